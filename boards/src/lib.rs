@@ -1,0 +1,2 @@
+//! Board descriptions.
+#![no_std]

@@ -1,0 +1,77 @@
+//! Bit unpacking of the index stream.
+//!
+//! Indices are packed least significant bit first: index `i` of width `w` occupies bits
+//! `i·w .. i·w + w` of the stream, where bit `b` is bit `b % 8` of byte `b / 8`.
+
+/// Widest index the format stores, in bits.
+pub const MAX_INDEX_BITS: u8 = 24;
+
+/// Returns the number of bytes that `count` indices of `bits` bits occupy, or `None` on
+/// overflow.
+pub fn packed_len(count: u64, bits: u8) -> Option<u64> {
+    count.checked_mul(u64::from(bits))?.checked_add(7).map(|b| b / 8)
+}
+
+/// Reads index `position` of width `bits` (1 to [`MAX_INDEX_BITS`]) from `stream`.
+///
+/// Returns `None` when the index does not lie entirely inside `stream`.
+#[inline]
+pub fn read(stream: &[u8], position: u64, bits: u8) -> Option<u32> {
+    let start = position.checked_mul(u64::from(bits))?;
+    let first = usize::try_from(start / 8).ok()?;
+    let shift = (start % 8) as u32;
+    let bytes = (shift + u32::from(bits)).div_ceil(8) as usize;
+    let window = stream.get(first..first.checked_add(bytes)?)?;
+    let mut word = 0u32;
+    for (i, &byte) in window.iter().enumerate() {
+        word |= u32::from(byte) << (8 * i);
+    }
+    let mask = if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 };
+    Some((word >> shift) & mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack(values: &[u32], bits: u8) -> Vec<u8> {
+        let mut out = vec![0u8; packed_len(values.len() as u64, bits).unwrap() as usize];
+        for (i, &v) in values.iter().enumerate() {
+            for b in 0..u64::from(bits) {
+                if v >> b & 1 == 1 {
+                    let bit = i as u64 * u64::from(bits) + b;
+                    out[(bit / 8) as usize] |= 1 << (bit % 8);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn read_round_trips_every_width() {
+        for bits in 1..=MAX_INDEX_BITS {
+            let values: Vec<u32> =
+                (0..37u32).map(|i| i.wrapping_mul(2_654_435_761) & ((1 << bits) - 1)).collect();
+            let stream = pack(&values, bits);
+            for (i, &v) in values.iter().enumerate() {
+                assert_eq!(read(&stream, i as u64, bits), Some(v), "width {bits}, index {i}");
+            }
+            let past = (stream.len() * 8 / usize::from(bits)) as u64;
+            assert_eq!(read(&stream, past, bits), None, "width {bits}");
+        }
+    }
+
+    #[test]
+    fn read_past_end_is_none() {
+        assert_eq!(read(&[0xFF], 1, 8), None);
+        assert_eq!(read(&[], 0, 1), None);
+        assert_eq!(read(&[0xFF, 0xFF], u64::MAX, 24), None);
+    }
+
+    #[test]
+    fn packed_len_rounds_up() {
+        assert_eq!(packed_len(3, 3), Some(2));
+        assert_eq!(packed_len(0, 8), Some(0));
+        assert_eq!(packed_len(u64::MAX, 24), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Hyper-Compression encoder.
