@@ -1,1 +1,9 @@
-//! Hyper-Compression encoder.
+//! Hyper-Compression encoder for neural network weights.
+//!
+//! The encoder turns float tensors into the `.hcm` container that
+//! [`decoder_core`] reads, searching codewords against exactly the integer
+//! hyperfunction the decoder runs.
+
+pub mod models;
+
+pub use models::{models_dir, require_model_file};
