@@ -228,7 +228,9 @@ impl<'a> Iterator for Tensors<'a> {
 fn next_tensor(bytes: &[u8], index: u32) -> Result<(Tensor<'_>, &[u8]), Error> {
     let (record, tail) = postcard::take_from_bytes::<TensorRecord<'_>>(bytes)
         .map_err(|_| Error::Malformed { field: "tensor record", tensor: Some(index) })?;
-    Ok((Tensor::from_record(record, index)?, tail))
+    let mut tensor = Tensor::from_record(record, index)?;
+    tensor.set_record_len(bytes.len() - tail.len());
+    Ok((tensor, tail))
 }
 
 /// Checks the fixed header and returns the payload it describes.

@@ -88,6 +88,13 @@ pub enum Error {
         /// Length of the buffer passed.
         found: usize,
     },
+    /// An inference operator's shapes or parameters are inconsistent.
+    InvalidOperator {
+        /// Name of the operator function, such as `"conv2d"`.
+        op: &'static str,
+        /// The rule the arguments break.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -136,6 +143,9 @@ impl fmt::Display for Error {
                 f,
                 "output buffer has {found} elements, the operation needs {expected}"
             ),
+            Error::InvalidOperator { op, reason } => {
+                write!(f, "invalid arguments to operator {op}: {reason}; check the layer's shapes and parameters")
+            }
         }
     }
 }

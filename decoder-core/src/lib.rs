@@ -27,6 +27,7 @@ pub mod codebook;
 pub mod container;
 mod error;
 pub mod hyperfunction;
+pub mod ops;
 pub mod tensor;
 
 pub use container::{Container, FORMAT_VERSION, HEADER_LEN, MAGIC};

@@ -18,6 +18,7 @@ pub struct Tensor<'a> {
     len: u32,
     max_abs_error: f32,
     rel_mse: f32,
+    record_len: u32,
     data: TensorData<'a>,
 }
 
@@ -70,6 +71,7 @@ impl<'a> Tensor<'a> {
             len,
             max_abs_error: record.max_abs_error,
             rel_mse: record.rel_mse,
+            record_len: 0,
             data,
         })
     }
@@ -102,6 +104,16 @@ impl<'a> Tensor<'a> {
     /// Relative mean squared error the encoder measured.
     pub fn rel_mse(&self) -> f32 {
         self.rel_mse
+    }
+
+    /// Size of the tensor's record in the container, in bytes; 0 for a tensor not read
+    /// from a container.
+    pub fn record_len(&self) -> u32 {
+        self.record_len
+    }
+
+    pub(crate) fn set_record_len(&mut self, len: usize) {
+        self.record_len = len as u32;
     }
 
     /// The stored representation.

@@ -4,6 +4,12 @@
 //! [`decoder_core`] reads, searching codewords against exactly the integer
 //! hyperfunction the decoder runs.
 
+pub mod codec;
+pub mod commands;
+pub mod container;
+pub mod io;
 pub mod models;
+pub mod reference;
+pub mod tflite;
 
 pub use models::{models_dir, require_model_file};

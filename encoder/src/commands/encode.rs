@@ -1,0 +1,93 @@
+//! `hyperc encode`: weights file → `.hcm` container.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::codec::{encode_tensor, EncodedTensor, Mode, Storage};
+use crate::container::{to_bytes, verify};
+use crate::io::{self, AtomicWriteError, NamedTensor};
+
+/// Validated settings of one `hyperc encode` run.
+#[derive(Debug, Clone)]
+pub struct EncodeConfig {
+    /// Weights or model to read.
+    pub input: PathBuf,
+    /// Container to write.
+    pub output: PathBuf,
+    /// How tensors are encoded.
+    pub mode: Mode,
+}
+
+/// What an encode run wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct EncodeReport {
+    /// Tensors written.
+    pub tensors: usize,
+    /// Tensors stored with Hyper-Compression (the others are raw).
+    pub encoded_tensors: usize,
+    /// Values in all tensors.
+    pub weights: u64,
+    /// Size of the container in bytes.
+    pub bytes: u64,
+    /// `bytes · 8 / weights`.
+    pub bits_per_weight: f64,
+    /// Largest recorded error bound of any tensor.
+    pub max_abs_error: f32,
+}
+
+/// Encodes `tensors` with `mode`; errors name the tensor.
+pub fn encode_tensors(tensors: &[NamedTensor], mode: Mode) -> Result<Vec<EncodedTensor>> {
+    tensors
+        .par_iter()
+        .map(|t| encode_tensor(&t.name, &t.shape, &t.data, mode).map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// Writes `encoded` (with `graph`) to `output` atomically, after checking that the file
+/// decodes to `originals` within every recorded bound.
+pub fn write_container(output: &Path, encoded: &[EncodedTensor], graph: &[u8], originals: &[&[f32]]) -> Result<u64> {
+    let bytes = to_bytes(encoded, graph);
+    let result = io::write_atomic_verified(output, &bytes, |temporary| {
+        let written = std::fs::read(temporary)?;
+        verify(&written, encoded, originals).map_err(anyhow::Error::from)
+    });
+    match result {
+        Ok(()) => Ok(bytes.len() as u64),
+        Err(AtomicWriteError::Io(e)) => Err(e.into()),
+        Err(AtomicWriteError::Verification { path, error }) => Err(error.context(format!(
+            "{}: the written container failed verification and was not kept; please report this as a bug",
+            path.display()
+        ))),
+    }
+}
+
+/// Runs `hyperc encode`.
+pub fn run(config: &EncodeConfig) -> Result<EncodeReport> {
+    if config.input.extension().is_some_and(|e| e.eq_ignore_ascii_case("tflite")) {
+        bail!(
+            "{}: TFLite models are not supported by this command yet; pass the weights as .npz or .safetensors",
+            config.input.display()
+        );
+    }
+    let tensors = io::read_weights(&config.input)?;
+    let encoded = encode_tensors(&tensors, config.mode).with_context(|| format!("{}", config.input.display()))?;
+    let originals: Vec<&[f32]> = tensors.iter().map(|t| t.data.as_slice()).collect();
+    let bytes = write_container(&config.output, &encoded, &[], &originals)?;
+    Ok(report(&encoded, bytes))
+}
+
+/// Summarizes an encode run.
+pub fn report(encoded: &[EncodedTensor], bytes: u64) -> EncodeReport {
+    let weights: u64 = encoded.iter().map(|t| t.len() as u64).sum();
+    EncodeReport {
+        tensors: encoded.len(),
+        encoded_tensors: encoded.iter().filter(|t| matches!(t.storage, Storage::Hyper(_))).count(),
+        weights,
+        bytes,
+        bits_per_weight: if weights == 0 { 0.0 } else { bytes as f64 * 8.0 / weights as f64 },
+        max_abs_error: encoded.iter().map(|t| t.max_abs_error).fold(0.0, f32::max),
+    }
+}

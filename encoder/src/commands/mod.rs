@@ -1,0 +1,6 @@
+//! The `hyperc` subcommands, as library functions that the binary calls and the tests
+//! drive directly.
+
+pub mod decode;
+pub mod encode;
+pub mod inspect;
