@@ -15,6 +15,9 @@
 //! | [`codebook`] | index → fixed-point weight pair: centre, box side, outlier rings |
 //! | [`container`] | the file header (magic, version, CRC-32) and the postcard records of the payload |
 //! | [`tensor`] | validated views of one stored tensor, decoding by row, by pair or whole |
+//! | [`ops`] | float32 operators reading weights one row at a time |
+//! | [`graph`] | the operator graph and activation plan stored in a container |
+//! | [`engine`] | running a graph in a caller-provided arena |
 //!
 //! Malformed input never panics: every count, shape, offset and bit width is checked
 //! before use and a failure is returned as an [`Error`].
@@ -25,12 +28,15 @@
 pub mod bits;
 pub mod codebook;
 pub mod container;
+pub mod engine;
 mod error;
+pub mod graph;
 pub mod hyperfunction;
 pub mod ops;
 pub mod tensor;
 
 pub use container::{Container, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use engine::Model;
 pub use error::Error;
 pub use tensor::{HyperTensor, Tensor, TensorData};
 

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod commands;
 pub mod container;
 pub mod io;
+pub mod model;
 pub mod models;
 pub mod reference;
 pub mod tflite;

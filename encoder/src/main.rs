@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hyperc::codec::{Mode, Preset};
-use hyperc::commands::{decode, encode, inspect};
+use hyperc::commands::{compare, decode, encode, inspect, run};
 
 /// Compress neural-network weights with Hyper-Compression and inspect the result.
 #[derive(Debug, Parser)]
@@ -17,9 +17,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Encode a weights file (.npz, .safetensors) into a .hcm container.
+    /// Encode a TFLite model or a weights file (.npz, .safetensors) into a .hcm container.
     Encode {
-        /// Weights to encode.
+        /// Model (.tflite) or weights (.npz, .safetensors) to encode.
         input: PathBuf,
         /// Container to write; replaced only by a complete, verified file.
         #[arg(short, long)]
@@ -43,6 +43,30 @@ enum Command {
         /// Container to read.
         input: PathBuf,
         /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a model container on the host with the device's engine, one inference per input row.
+    Run {
+        /// Model container (.hcm) encoded from a .tflite file.
+        model: PathBuf,
+        /// Inputs: NumPy .npy, or raw little-endian float32 .bin; a leading batch axis means one inference per row.
+        #[arg(long)]
+        input: PathBuf,
+        /// Write the outputs as a float32 .npy of shape [rows, output size].
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Compare a container with its original TFLite model (run by tract) on the same inputs.
+    Compare {
+        /// Original float TFLite model.
+        tflite: PathBuf,
+        /// Container encoded from it.
+        model: PathBuf,
+        /// Inputs: NumPy .npy or raw float32 .bin, one inference per row.
+        #[arg(long)]
+        input: PathBuf,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -96,6 +120,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 print!("{}", inspect::render(&summary));
+            }
+        }
+        Command::Run { model, input, output } => {
+            let batch = run::run_file(&model, &input)?;
+            match output {
+                Some(path) => {
+                    hyperc::io::write_npy(&path, &[batch.rows, batch.row_len], &batch.values)?;
+                    println!("wrote {}: {} outputs of {} values", path.display(), batch.rows, batch.row_len);
+                }
+                None => {
+                    let classes = run::top1(&batch);
+                    for (row, values) in batch.values.chunks_exact(batch.row_len.max(1)).enumerate() {
+                        let shown: Vec<String> = values.iter().take(12).map(|v| format!("{v:.5}")).collect();
+                        let more = if values.len() > 12 { " …" } else { "" };
+                        println!("row {row}: top-1 {} [{}{more}]", classes[row], shown.join(", "));
+                    }
+                }
+            }
+        }
+        Command::Compare { tflite, model, input, json } => {
+            let result = compare::compare(&tflite, &model, &input)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                println!("inputs:            {}", result.inputs);
+                println!("max abs diff:      {:.4e}", result.max_abs_diff);
+                println!("cosine (mean/min): {:.6} / {:.6}", result.mean_cosine, result.min_cosine);
+                if let Some(top1) = result.top1_agreement {
+                    println!("top-1 agreement:   {:.1}%", top1 * 100.0);
+                }
+                if let Some(error) = result.anomaly_score_rel_error {
+                    println!("anomaly score rel. error: {error:.4}");
+                }
+                println!("size:              {} bytes (.hcm) vs {} bytes (.tflite)", result.container_bytes, result.tflite_bytes);
             }
         }
         Command::Decode { input, output } => {

@@ -21,7 +21,7 @@ pub enum ReferenceError {
     NotFound { path: PathBuf },
 
     /// The model file exists but could not be read.
-    #[error("{}: cannot read the file: {source}", path.display())]
+    #[error("{}: cannot read the file: {source}; check that it is a readable file", path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -37,7 +37,7 @@ pub enum ReferenceError {
     HybridModel { path: PathBuf, tensor: usize, name: String },
 
     /// tract failed to parse, translate, optimise or plan the model.
-    #[error("{}: tract cannot load the model: {message}", path.display())]
+    #[error("{}: tract cannot load the model: {message}; check that it is a float TFLite model", path.display())]
     Load { path: PathBuf, message: String },
 
     /// The model does not have exactly one f32 input of fixed shape.
@@ -49,7 +49,7 @@ pub enum ReferenceError {
     InputShape { path: PathBuf, expected: Vec<usize>, actual: Vec<usize> },
 
     /// The caller's input has the wrong number of values.
-    #[error("{}: the input holds {actual} values but the model's input shape {shape:?} needs {expected}", path.display())]
+    #[error("{}: the input has {actual} values but the model's input shape {shape:?} needs {expected}", path.display())]
     InputLength { path: PathBuf, shape: Vec<usize>, expected: usize, actual: usize },
 
     /// tract failed while running the model.
@@ -129,7 +129,8 @@ impl ReferenceModel {
                 actual: input.len(),
             });
         }
-        let run_error = |error: TractError| ReferenceError::Run { path: self.path.clone(), message: format!("{error:#}") };
+        let run_error =
+            |error: TractError| ReferenceError::Run { path: self.path.clone(), message: format!("{error:#}") };
 
         let tensor = Tensor::from_shape::<f32>(&self.input_shape, input).map_err(run_error)?;
         let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(run_error)?;

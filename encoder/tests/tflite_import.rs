@@ -507,7 +507,12 @@ fn kws_structure() {
     let pool = model.operators.iter().find(|o| matches!(o.kind, OpKind::AveragePool2d { .. })).unwrap();
     assert_eq!(
         pool.kind,
-        OpKind::AveragePool2d { filter: [25, 5], stride: [25, 5], padding: Padding::Valid, activation: Activation::None }
+        OpKind::AveragePool2d {
+            filter: [25, 5],
+            stride: [25, 5],
+            padding: Padding::Valid,
+            activation: Activation::None
+        }
     );
 
     // RESHAPE keeps only its data input; the int32 shape constant is not decoded.
@@ -538,7 +543,8 @@ fn vww_structure() {
     assert!(matches!(stem.kind, OpKind::Conv2d { stride: [2, 2], padding: Padding::Same, .. }), "{:?}", stem.kind);
     assert_eq!(shape_of(&model, stem.inputs[1].unwrap()), [8, 3, 3, 3], "width 0.25: 8 stem filters");
 
-    let depthwise: Vec<_> = model.operators.iter().filter(|o| matches!(o.kind, OpKind::DepthwiseConv2d { .. })).collect();
+    let depthwise: Vec<_> =
+        model.operators.iter().filter(|o| matches!(o.kind, OpKind::DepthwiseConv2d { .. })).collect();
     let strided = depthwise.iter().filter(|o| matches!(o.kind, OpKind::DepthwiseConv2d { stride: [2, 2], .. })).count();
     assert_eq!(strided, 4, "MobileNetV1 downsamples in depthwise layers 2, 4, 6 and 12");
     for operator in &depthwise {
@@ -646,6 +652,35 @@ fn truncated_models_are_rejected() {
 }
 
 #[test]
+fn corrupted_bytes_never_panic() {
+    // Overwrite random bytes of valid models. The verifier catches broken offsets, and
+    // the importer's own checks catch values that verify but make no sense (indices,
+    // shapes, sizes). Any panic fails the test.
+    let mut models = vec![build_model(&dense_spec()), build_model(&max_pool_spec())];
+    if let Some(path) = require_model_file("corrupted_bytes_never_panic", "kws_ref_model_float32.tflite") {
+        models.push(std::fs::read(path).unwrap());
+    }
+    let mut rng = Lcg(11);
+    let mut rejected = 0;
+    let mut trials = 0;
+    for bytes in &models {
+        for _ in 0..400 {
+            let mut corrupted = bytes.clone();
+            for _ in 0..1 + rng.next_u64() % 4 {
+                let position = (rng.next_u64() % corrupted.len() as u64) as usize;
+                corrupted[position] = rng.next_u64() as u8;
+            }
+            trials += 1;
+            if import_bytes(&corrupted, Path::new("corrupted.tflite")).is_err() {
+                rejected += 1;
+            }
+        }
+    }
+    eprintln!("corrupted models: {rejected} of {trials} rejected");
+    assert!(rejected > 0, "no corrupted model was rejected");
+}
+
+#[test]
 fn fully_int8_model_is_rejected() {
     let Some(path) = require_model_file("fully_int8_model_is_rejected", "ad01_int8.tflite") else { return };
     let error = import(&path).unwrap_err();
@@ -667,7 +702,10 @@ fn unsupported_operator_is_named() {
     spec.operators.push(op(fb::BuiltinOperator::TANH, &[3], &[4], OptionsSpec::None));
     spec.outputs = vec![4];
     let error = import_spec(&spec).unwrap_err();
-    assert!(matches!(&error, ImportError::UnsupportedOperator { operator: 1, op_name, .. } if op_name == "TANH"), "{error:?}");
+    assert!(
+        matches!(&error, ImportError::UnsupportedOperator { operator: 1, op_name, .. } if op_name == "TANH"),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("operator #1 (TANH)"), "{error}");
     assert!(error.to_string().starts_with("built.tflite: "), "{error}");
 
@@ -678,6 +716,13 @@ fn unsupported_operator_is_named() {
     custom.operators.push(custom_op);
     let error = import_spec(&custom).unwrap_err();
     assert!(error.to_string().contains("operator #1 (CUSTOM (MyOp))"), "{error}");
+
+    // GELU (150) does not fit deprecated_builtin_code, which contains the placeholder 127.
+    let mut gelu = dense_spec();
+    gelu.tensors.push(activation("gelu_out", &[1, 3]));
+    gelu.operators.push(op(fb::BuiltinOperator::GELU, &[3], &[4], OptionsSpec::None));
+    let error = import_spec(&gelu).unwrap_err();
+    assert!(error.to_string().contains("operator #1 (GELU)"), "{error}");
 }
 
 #[test]
@@ -742,11 +787,18 @@ fn buffer_size_mismatch_is_rejected() {
     let mut spec = dense_spec();
     spec.tensors[1].data.as_mut().unwrap().truncate(44);
     let error = import_spec(&spec).unwrap_err();
-    assert!(
-        matches!(error, ImportError::BufferSizeMismatch { tensor: 1, expected: 48, actual: 44, .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, ImportError::BufferSizeMismatch { tensor: 1, expected: 48, actual: 44, .. }), "{error:?}");
     assert!(error.to_string().contains("tensor #1 'weights'"), "{error}");
+
+    // A constant that no operator reads is checked too: 3 int32 values need 12 bytes.
+    let mut unused = dense_spec();
+    unused.tensors.push(TensorSpec {
+        dtype: fb::TensorType::INT32,
+        data: Some(vec![0; 10]),
+        ..activation("unused", &[3])
+    });
+    let error = import_spec(&unused).unwrap_err();
+    assert!(matches!(error, ImportError::BufferSizeMismatch { tensor: 4, expected: 12, actual: 10, .. }), "{error:?}");
 }
 
 #[test]

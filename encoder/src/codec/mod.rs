@@ -396,7 +396,6 @@ fn group_codebook(stats: &GroupStats, geometry: &Geometry, scale: f32, codebook:
 
 /// Everything needed to encode the rows of a tensor with one plan.
 struct Prepared {
-    codebook: Codebook,
     scale: f32,
     groups: Vec<GroupCodebook>,
 }
@@ -410,7 +409,7 @@ fn prepare(layout: &Layout<'_>, plan: &Plan, stats: &[GroupStats]) -> Prepared {
         .zip(&geometries)
         .map(|(s, g)| group_codebook(s, g, scale, &codebook))
         .collect();
-    Prepared { codebook, scale, groups }
+    Prepared { scale, groups }
 }
 
 /// Encodes the rows of one group; returns their indices, row after row.

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -67,10 +67,10 @@ pub fn write_container(output: &Path, encoded: &[EncodedTensor], graph: &[u8], o
 /// Runs `hyperc encode`.
 pub fn run(config: &EncodeConfig) -> Result<EncodeReport> {
     if config.input.extension().is_some_and(|e| e.eq_ignore_ascii_case("tflite")) {
-        bail!(
-            "{}: TFLite models are not supported by this command yet; pass the weights as .npz or .safetensors",
-            config.input.display()
-        );
+        let model = crate::model::encode_tflite(&config.input, config.mode)?;
+        let originals: Vec<&[f32]> = model.constants.iter().map(|c| c.data.as_slice()).collect();
+        let bytes = write_container(&config.output, &model.encoded, &model.lowered.graph, &originals)?;
+        return Ok(report(&model.encoded, bytes));
     }
     let tensors = io::read_weights(&config.input)?;
     let encoded = encode_tensors(&tensors, config.mode).with_context(|| format!("{}", config.input.display()))?;

@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use decoder_core::{Container, TensorData};
+use decoder_core::graph::OpRecord;
+use decoder_core::{Container, Model, TensorData};
 use serde::Serialize;
 
 /// One tensor of a container.
@@ -60,8 +61,55 @@ pub struct Summary {
     pub ratio_to_int8: f64,
     /// Relative mean squared error over all tensors, weighted by their value counts.
     pub mean_rel_mse: f64,
+    /// The operator graph, for a container encoded from a model.
+    pub graph: Option<GraphSummary>,
     /// Per-tensor rows.
     pub tensors: Vec<TensorSummary>,
+}
+
+/// What the device needs to run a model container.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphSummary {
+    /// Operators in execution order, by TFLite name.
+    pub operators: Vec<&'static str>,
+    /// Elements of one input.
+    pub input_len: usize,
+    /// Elements of one output.
+    pub output_len: usize,
+    /// Activation arena in bytes.
+    pub arena_bytes: usize,
+    /// Scratch buffer in bytes (one weight row and one bias).
+    pub scratch_bytes: usize,
+    /// Flash the container occupies, in bytes.
+    pub flash_bytes: usize,
+}
+
+fn graph_summary(container: &Container<'_>) -> Result<Option<GraphSummary>> {
+    if container.graph().is_empty() {
+        return Ok(None);
+    }
+    let model = Model::new(*container)?;
+    let mut operators = Vec::new();
+    for op in model.graph().ops() {
+        operators.push(match op? {
+            OpRecord::Conv2d { .. } => "CONV_2D",
+            OpRecord::DepthwiseConv2d { .. } => "DEPTHWISE_CONV_2D",
+            OpRecord::FullyConnected { .. } => "FULLY_CONNECTED",
+            OpRecord::Add { .. } => "ADD",
+            OpRecord::AveragePool2d { .. } => "AVERAGE_POOL_2D",
+            OpRecord::MaxPool2d { .. } => "MAX_POOL_2D",
+            OpRecord::Reshape { .. } => "RESHAPE",
+            OpRecord::Softmax { .. } => "SOFTMAX",
+        });
+    }
+    Ok(Some(GraphSummary {
+        operators,
+        input_len: model.input_len()?,
+        output_len: model.output_len()?,
+        arena_bytes: model.arena_len() * 4,
+        scratch_bytes: model.scratch_len() * 4,
+        flash_bytes: container.size(),
+    }))
 }
 
 /// Reads and summarizes the container at `path`.
@@ -109,6 +157,7 @@ pub fn summarize(path: &Path) -> Result<Summary> {
         ratio_to_float32: ratio(4.0),
         ratio_to_int8: ratio(1.0),
         mean_rel_mse: if weights == 0 { 0.0 } else { weighted / weights as f64 },
+        graph: graph_summary(&container).with_context(|| format!("{}: invalid graph", path.display()))?,
         tensors,
     })
 }
@@ -154,6 +203,14 @@ pub fn render(summary: &Summary) -> String {
         "ratio: {:.2}x smaller than float32, {:.2}x smaller than int8",
         summary.ratio_to_float32, summary.ratio_to_int8
     );
+    if let Some(graph) = &summary.graph {
+        let _ = writeln!(out, "graph: {} operators: {}", graph.operators.len(), graph.operators.join(" "));
+        let _ = writeln!(
+            out,
+            "device: input {} values, output {} values, arena {} bytes, scratch {} bytes, flash {} bytes",
+            graph.input_len, graph.output_len, graph.arena_bytes, graph.scratch_bytes, graph.flash_bytes
+        );
+    }
     out
 }
 

@@ -20,7 +20,7 @@ pub enum ImportError {
     NotFound { path: PathBuf },
 
     /// The file exists but could not be read.
-    #[error("{}: cannot read the file: {source}", path.display())]
+    #[error("{}: cannot read the file: {source}; check that it is a readable file", path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -38,7 +38,8 @@ pub enum ImportError {
     /// The model has no subgraph or more than one.
     #[error(
         "{}: the model has {count} subgraphs but only models with exactly one subgraph are \
-         supported; export the model without control flow or signatures that add subgraphs",
+         supported; convert the model without control-flow operators such as WHILE and IF, \
+         which add subgraphs",
         path.display()
     )]
     SubgraphCount { path: PathBuf, count: usize },
@@ -74,7 +75,7 @@ pub enum ImportError {
     /// A constant buffer whose byte length differs from what its tensor's shape and type need.
     #[error(
         "{}: tensor #{tensor} '{name}' of shape {shape:?} and type {dtype} needs {expected} \
-         bytes, but its buffer holds {actual}; the file is corrupt, re-export the model",
+         bytes, but its buffer has {actual}; the file is corrupt, re-export the model",
         path.display()
     )]
     BufferSizeMismatch {
@@ -96,7 +97,11 @@ pub enum ImportError {
     DynamicShape { path: PathBuf, tensor: usize, name: String, signature: Vec<i32> },
 
     /// A tensor's shape is negative or otherwise unusable.
-    #[error("{}: tensor #{tensor} '{name}' has the invalid shape {shape:?}: {reason}", path.display())]
+    #[error(
+        "{}: tensor #{tensor} '{name}' has the invalid shape {shape:?}: {reason}; re-export the model \
+         with fixed shapes",
+        path.display()
+    )]
     InvalidShape { path: PathBuf, tensor: usize, name: String, shape: Vec<i32>, reason: String },
 
     /// A sparse constant, which the importer does not densify.

@@ -20,7 +20,7 @@ use std::path::Path;
 pub use error::ImportError;
 
 use schema::{fb, tensor_type_name};
-use tensors::{read_shape, TensorRef};
+use tensors::{check_buffer_size, element_size, read_shape, TensorRef};
 
 /// A float graph imported from one TFLite subgraph.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +85,12 @@ pub enum Activation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpKind {
     /// Inputs: activation NHWC, filter OHWI, optional bias `[O]`.
-    Conv2d { stride: [usize; 2], dilation: [usize; 2], padding: Padding, activation: Activation },
+    Conv2d {
+        stride: [usize; 2],
+        dilation: [usize; 2],
+        padding: Padding,
+        activation: Activation,
+    },
     /// Inputs: activation NHWC, filter `[1, H, W, C * depth_multiplier]`, optional bias.
     DepthwiseConv2d {
         stride: [usize; 2],
@@ -97,15 +102,32 @@ pub enum OpKind {
     /// Inputs: activation, weights `[out, in]`, optional bias `[out]`. The activation is
     /// read as rows of `in` values. `keep_num_dims` keeps the leading dimensions of the
     /// input in the output instead of flattening them into one.
-    FullyConnected { activation: Activation, keep_num_dims: bool },
+    FullyConnected {
+        activation: Activation,
+        keep_num_dims: bool,
+    },
     /// Element-wise sum of two inputs with broadcasting.
-    Add { activation: Activation },
-    AveragePool2d { filter: [usize; 2], stride: [usize; 2], padding: Padding, activation: Activation },
-    MaxPool2d { filter: [usize; 2], stride: [usize; 2], padding: Padding, activation: Activation },
+    Add {
+        activation: Activation,
+    },
+    AveragePool2d {
+        filter: [usize; 2],
+        stride: [usize; 2],
+        padding: Padding,
+        activation: Activation,
+    },
+    MaxPool2d {
+        filter: [usize; 2],
+        stride: [usize; 2],
+        padding: Padding,
+        activation: Activation,
+    },
     /// Copies the input to the output tensor's shape.
     Reshape,
     /// `exp(beta * x_i) / sum_j exp(beta * x_j)` along the last dimension.
-    Softmax { beta: f32 },
+    Softmax {
+        beta: f32,
+    },
 }
 
 impl OpKind {
@@ -210,6 +232,11 @@ fn read_tensors<'a>(
         if constant.is_some() && tensor.sparsity().is_some() {
             return Err(ImportError::SparseTensor { path: path.to_path_buf(), tensor: index, name });
         }
+        // Every constant of a fixed-size type is checked here, used or not, because a
+        // wrong length means the file is corrupt.
+        if let (Some(bytes), Some(size)) = (constant, element_size(tensor.type_())) {
+            check_buffer_size(bytes, &shape, tensor.type_(), size, TensorRef { path, index, name: &name })?;
+        }
         tensors.push(FlatTensor { name, shape, constant });
     }
     Ok(tensors)
@@ -279,7 +306,6 @@ fn check_activation_types(
     Ok(())
 }
 
-
 /// Returns the index and name of the first int8 or uint8 constant that a CONV_2D,
 /// DEPTHWISE_CONV_2D or FULLY_CONNECTED operator with a float32 input reads as its
 /// weights: the mark of a hybrid model. Returns `None` for other models and for bytes
@@ -301,7 +327,9 @@ pub(crate) fn hybrid_weight(bytes: &[u8]) -> Option<(usize, String)> {
         let weighted = code.map(schema::builtin_code).is_some_and(|code| {
             matches!(
                 code,
-                fb::BuiltinOperator::CONV_2D | fb::BuiltinOperator::DEPTHWISE_CONV_2D | fb::BuiltinOperator::FULLY_CONNECTED
+                fb::BuiltinOperator::CONV_2D
+                    | fb::BuiltinOperator::DEPTHWISE_CONV_2D
+                    | fb::BuiltinOperator::FULLY_CONNECTED
             )
         });
         let inputs: Vec<i32> = operator.inputs().map(|v| v.iter().collect()).unwrap_or_default();
@@ -310,7 +338,7 @@ pub(crate) fn hybrid_weight(bytes: &[u8]) -> Option<(usize, String)> {
         }
         let (Some((_, input)), Some((index, weights))) = (tensor_at(inputs[0]), tensor_at(inputs[1])) else { continue };
         let quantized = matches!(weights.type_(), fb::TensorType::INT8 | fb::TensorType::UINT8);
-        if input.type_() == fb::TensorType::FLOAT32 && quantized && is_constant(&weights) {
+        if input.type_() == fb::TensorType::FLOAT32 && quantized && is_constant(weights) {
             return Some((index, weights.name().unwrap_or_default().to_string()));
         }
     }

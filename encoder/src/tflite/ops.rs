@@ -45,7 +45,12 @@ pub(crate) fn read_operators<'a>(
     for (index, flat) in flat_operators.iter().enumerate() {
         let opcode = flat.opcode_index();
         let code = usize::try_from(opcode).ok().and_then(|i| opcodes.get(i)).ok_or_else(|| {
-            ImportError::OpcodeIndexOutOfRange { path: path.to_path_buf(), operator: index, opcode, count: opcodes.len() }
+            ImportError::OpcodeIndexOutOfRange {
+                path: path.to_path_buf(),
+                operator: index,
+                opcode,
+                count: opcodes.len(),
+            }
         })?;
         let name = operator_name(code);
 
@@ -65,7 +70,14 @@ pub(crate) fn read_operators<'a>(
             outputs.push(tensor_index(raw, tensor_count, path, &location)?);
         }
 
-        operators.push(RawOperator { index, code: super::schema::builtin_code(code), name, inputs, outputs, flat: *flat });
+        operators.push(RawOperator {
+            index,
+            code: super::schema::builtin_code(code),
+            name,
+            inputs,
+            outputs,
+            flat: *flat,
+        });
     }
     Ok(operators)
 }
@@ -158,7 +170,8 @@ impl<'a> GraphBuilder<'a> {
     fn conv_2d(&mut self, raw: &RawOperator<'_>) -> Result<OpKind, ImportError> {
         self.expect_arity(raw, 2..=3, 1)?;
         let options = raw.flat.builtin_options_as_conv_2_doptions().ok_or_else(|| self.missing_options(raw))?;
-        let stride = [self.positive(raw, "stride_h", options.stride_h())?, self.positive(raw, "stride_w", options.stride_w())?];
+        let stride =
+            [self.positive(raw, "stride_h", options.stride_h())?, self.positive(raw, "stride_w", options.stride_w())?];
         let dilation = [
             self.positive(raw, "dilation_h_factor", options.dilation_h_factor())?,
             self.positive(raw, "dilation_w_factor", options.dilation_w_factor())?,
@@ -192,7 +205,8 @@ impl<'a> GraphBuilder<'a> {
         self.expect_arity(raw, 2..=3, 1)?;
         let options =
             raw.flat.builtin_options_as_depthwise_conv_2_doptions().ok_or_else(|| self.missing_options(raw))?;
-        let stride = [self.positive(raw, "stride_h", options.stride_h())?, self.positive(raw, "stride_w", options.stride_w())?];
+        let stride =
+            [self.positive(raw, "stride_h", options.stride_h())?, self.positive(raw, "stride_w", options.stride_w())?];
         let dilation = [
             self.positive(raw, "dilation_h_factor", options.dilation_h_factor())?,
             self.positive(raw, "dilation_w_factor", options.dilation_w_factor())?,
@@ -258,23 +272,20 @@ impl<'a> GraphBuilder<'a> {
         let weights_shape = self.rank(raw, weights, 2, "weights")?;
         let (units, depth) = (weights_shape[0], weights_shape[1]);
         let input_shape = self.tensors[input].shape.clone();
-        let input_count = element_count(&input_shape).unwrap_or(0);
-        if depth == 0 || input_count % depth != 0 {
+        let rows = element_count(&input_shape).filter(|&count| depth > 0 && count % depth == 0).map(|c| c / depth);
+        let Some(rows) = rows else {
             return Err(self.invalid(
                 raw,
                 format!("the input {input_shape:?} cannot be read as rows of the weights' {depth} input features"),
             ));
-        }
+        };
         self.optional_bias(raw, 2, units)?;
         let output_shape = self.tensors[raw.outputs[0]].shape.clone();
-        if output_shape.last() != Some(&units) || element_count(&output_shape) != Some(input_count / depth * units) {
-            return Err(self.invalid(
-                raw,
-                format!(
-                    "the output {output_shape:?} does not hold {} rows of {units} units",
-                    input_count / depth
-                ),
-            ));
+        let output_count = element_count(&output_shape);
+        if output_shape.last() != Some(&units) || output_count.is_none() || output_count != rows.checked_mul(units) {
+            return Err(
+                self.invalid(raw, format!("the output {output_shape:?} does not contain {rows} rows of {units} units"))
+            );
         }
         Ok(OpKind::FullyConnected { activation, keep_num_dims })
     }
@@ -293,7 +304,9 @@ impl<'a> GraphBuilder<'a> {
         if broadcast_shape(left_shape, right_shape).as_ref() != Some(output_shape) {
             return Err(self.invalid(
                 raw,
-                format!("the inputs {left_shape:?} and {right_shape:?} do not broadcast to the output {output_shape:?}"),
+                format!(
+                    "the inputs {left_shape:?} and {right_shape:?} do not broadcast to the output {output_shape:?}"
+                ),
             ));
         }
         Ok(OpKind::Add { activation })
@@ -306,7 +319,8 @@ impl<'a> GraphBuilder<'a> {
             self.positive(raw, "filter_height", options.filter_height())?,
             self.positive(raw, "filter_width", options.filter_width())?,
         ];
-        let stride = [self.positive(raw, "stride_h", options.stride_h())?, self.positive(raw, "stride_w", options.stride_w())?];
+        let stride =
+            [self.positive(raw, "stride_h", options.stride_h())?, self.positive(raw, "stride_w", options.stride_w())?];
         let padding = self.padding(raw, options.padding())?;
         let activation = self.activation(raw, options.fused_activation_function())?;
 
@@ -416,7 +430,9 @@ impl<'a> GraphBuilder<'a> {
         let bias = self.constant_input(raw, position, "bias")?;
         let shape = &self.tensors[bias].shape;
         if element_count(shape) != Some(units) {
-            return Err(self.invalid(raw, format!("the bias {shape:?} does not hold one value for each of {units} outputs")));
+            return Err(
+                self.invalid(raw, format!("the bias {shape:?} does not contain one value for each of {units} outputs"))
+            );
         }
         Ok(())
     }
@@ -487,7 +503,11 @@ impl<'a> GraphBuilder<'a> {
         }
     }
 
-    fn activation(&self, raw: &RawOperator<'_>, activation: fb::ActivationFunctionType) -> Result<Activation, ImportError> {
+    fn activation(
+        &self,
+        raw: &RawOperator<'_>,
+        activation: fb::ActivationFunctionType,
+    ) -> Result<Activation, ImportError> {
         match activation {
             fb::ActivationFunctionType::NONE => Ok(Activation::None),
             fb::ActivationFunctionType::RELU => Ok(Activation::Relu),
@@ -535,7 +555,12 @@ impl<'a> GraphBuilder<'a> {
         Ok(())
     }
 
-    fn check_channels(&self, raw: &RawOperator<'_>, output_shape: &[usize], channels: usize) -> Result<(), ImportError> {
+    fn check_channels(
+        &self,
+        raw: &RawOperator<'_>,
+        output_shape: &[usize],
+        channels: usize,
+    ) -> Result<(), ImportError> {
         if output_shape.last() != Some(&channels) {
             return Err(self.invalid(raw, format!("the output {output_shape:?} should have {channels} channels")));
         }
@@ -549,7 +574,12 @@ impl<'a> GraphBuilder<'a> {
     }
 
     fn invalid(&self, raw: &RawOperator<'_>, reason: String) -> ImportError {
-        ImportError::InvalidOperator { path: self.path.to_path_buf(), operator: raw.index, op_name: raw.name.clone(), reason }
+        ImportError::InvalidOperator {
+            path: self.path.to_path_buf(),
+            operator: raw.index,
+            op_name: raw.name.clone(),
+            reason,
+        }
     }
 }
 
@@ -567,7 +597,13 @@ struct Window {
 ///
 /// SAME gives `ceil(input / stride)`. VALID gives `ceil((input - dilated + 1) / stride)`,
 /// where `dilated = (filter - 1) * dilation + 1`.
-pub(crate) fn window_output_size(input: usize, filter: usize, stride: usize, dilation: usize, padding: Padding) -> Option<usize> {
+pub(crate) fn window_output_size(
+    input: usize,
+    filter: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+) -> Option<usize> {
     match padding {
         Padding::Same => Some(input.div_ceil(stride)),
         Padding::Valid => {

@@ -21,9 +21,11 @@ pub fn verify_model<'a>(bytes: &'a [u8], path: &Path) -> Result<fb::Model<'a>, I
     match fb::root_as_model(bytes) {
         Ok(model) => Ok(model),
         Err(error) => {
-            // TFLite writers put the identifier "TFL3" at bytes 4..8. TensorFlow's own
-            // loader does not require it, so its absence only sharpens the message.
-            let reason = if fb::model_buffer_has_identifier(bytes) {
+            // TFLite writers put the identifier "TFL3" at bytes 4..8. The flatbuffers
+            // format makes identifiers optional, so its absence only sharpens the message.
+            // `fb::model_buffer_has_identifier` panics on fewer than 8 bytes.
+            let has_identifier = bytes.get(4..8) == Some(fb::MODEL_IDENTIFIER.as_bytes());
+            let reason = if has_identifier {
                 format!("{} bytes, flatbuffer verification failed: {error}", bytes.len())
             } else {
                 format!(
@@ -40,10 +42,9 @@ pub fn verify_model<'a>(bytes: &'a [u8], path: &Path) -> Result<fb::Model<'a>, I
 
 /// Returns the operator code of an `OperatorCode` table.
 ///
-/// Schema version 3a moved the code from the byte `deprecated_builtin_code` to the int
-/// `builtin_code`. Old writers fill only the first, and new writers put
-/// `PLACEHOLDER_FOR_GREATER_OP_CODES` (127) there for codes above 126, so the larger of
-/// the two fields is the code, as `GetBuiltinCode` in TensorFlow's
+/// Schema version 3a added the int `builtin_code` because codes above 127 do not fit the
+/// byte `deprecated_builtin_code`, which old writers fill alone. The larger of the two
+/// fields is the code, as `GetBuiltinCode` in TensorFlow's
 /// `tensorflow/lite/schema/schema_utils.cc` computes it.
 pub fn builtin_code(code: &fb::OperatorCode<'_>) -> fb::BuiltinOperator {
     let deprecated = i32::from(code.deprecated_builtin_code());

@@ -62,6 +62,42 @@ pub(crate) fn element_count(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |count, &d| count.checked_mul(d))
 }
 
+/// Returns the size in bytes of one element of a fixed-size tensor type, or `None` for
+/// strings, packed 4-bit values and other types without one.
+pub(crate) fn element_size(dtype: fb::TensorType) -> Option<usize> {
+    match dtype {
+        fb::TensorType::BOOL | fb::TensorType::INT8 | fb::TensorType::UINT8 => Some(1),
+        fb::TensorType::FLOAT16 | fb::TensorType::INT16 | fb::TensorType::UINT16 => Some(2),
+        fb::TensorType::FLOAT32 | fb::TensorType::INT32 | fb::TensorType::UINT32 => Some(4),
+        fb::TensorType::FLOAT64 | fb::TensorType::INT64 | fb::TensorType::UINT64 | fb::TensorType::COMPLEX64 => Some(8),
+        fb::TensorType::COMPLEX128 => Some(16),
+        _ => None,
+    }
+}
+
+/// Rejects a constant buffer whose length is not `element_size` times the element count.
+pub(crate) fn check_buffer_size(
+    bytes: &[u8],
+    shape: &[usize],
+    dtype: fb::TensorType,
+    element_size: usize,
+    at: TensorRef<'_>,
+) -> Result<(), ImportError> {
+    let expected = element_count(shape).and_then(|count| count.checked_mul(element_size));
+    if expected != Some(bytes.len()) {
+        return Err(ImportError::BufferSizeMismatch {
+            path: at.path.to_path_buf(),
+            tensor: at.index,
+            name: at.name.to_string(),
+            shape: shape.to_vec(),
+            dtype: tensor_type_name(dtype),
+            expected: expected.unwrap_or(usize::MAX),
+            actual: bytes.len(),
+        });
+    }
+    Ok(())
+}
+
 /// Decodes a constant buffer into f32 values.
 ///
 /// FLOAT32 is read little-endian and FLOAT16 is widened. INT8, UINT8 and INT16 must carry
@@ -91,18 +127,7 @@ pub(crate) fn decode_constant(
         }
     };
 
-    let expected = element_count(shape).and_then(|count| count.checked_mul(element_size));
-    if expected != Some(bytes.len()) {
-        return Err(ImportError::BufferSizeMismatch {
-            path: at.path.to_path_buf(),
-            tensor: at.index,
-            name: at.name.to_string(),
-            shape: shape.to_vec(),
-            dtype: tensor_type_name(dtype),
-            expected: expected.unwrap_or(usize::MAX),
-            actual: bytes.len(),
-        });
-    }
+    check_buffer_size(bytes, shape, dtype, element_size, at)?;
 
     let values = match dtype {
         fb::TensorType::FLOAT32 => {
@@ -120,8 +145,7 @@ pub(crate) fn decode_constant(
             dequantize(&q, shape, tensor.quantization(), at)?
         }
         _ => {
-            let q: Vec<i32> =
-                bytes.chunks_exact(2).map(|b| i32::from(i16::from_le_bytes([b[0], b[1]]))).collect();
+            let q: Vec<i32> = bytes.chunks_exact(2).map(|b| i32::from(i16::from_le_bytes([b[0], b[1]]))).collect();
             dequantize(&q, shape, tensor.quantization(), at)?
         }
     };
@@ -142,7 +166,8 @@ fn dequantize(
         reason,
     };
 
-    let scales: Vec<f32> = quantization.as_ref().and_then(|p| p.scale()).map(|v| v.iter().collect()).unwrap_or_default();
+    let scales: Vec<f32> =
+        quantization.as_ref().and_then(|p| p.scale()).map(|v| v.iter().collect()).unwrap_or_default();
     if scales.is_empty() {
         return Err(invalid("an integer constant has no scale, so its real values are unknown".to_string()));
     }
@@ -152,11 +177,7 @@ fn dequantize(
     let zero_points: Vec<i64> =
         quantization.as_ref().and_then(|p| p.zero_point()).map(|v| v.iter().collect()).unwrap_or_default();
     if !(zero_points.is_empty() || zero_points.len() == 1 || zero_points.len() == scales.len()) {
-        return Err(invalid(format!(
-            "{} zero points do not match {} scales",
-            zero_points.len(),
-            scales.len()
-        )));
+        return Err(invalid(format!("{} zero points do not match {} scales", zero_points.len(), scales.len())));
     }
     let zero_point_of = |channel: usize| match zero_points.len() {
         0 => 0,
