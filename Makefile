@@ -20,7 +20,7 @@ lint:
 check-targets:
 	for target in $(DECODER_TARGETS); do \
 		$(CARGO) clippy -p hyperc-decoder-core --target $$target --locked -- -D warnings || exit 1; \
-		$(CARGO) build -p hyperc-boards --target $$target --locked || exit 1; \
+		$(CARGO) clippy -p hyperc-boards -p hyperc-firmware --target $$target --locked -- -D warnings || exit 1; \
 	done
 
 host-tests:

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make bench`: encodes the four MLPerf Tiny float models at several settings, compares
+# each container with the original model (tract) on the real inputs, and prints the
+# Markdown table recorded in BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+models=${HYPERC_MODELS_DIR:-../shared/models/mlperf-tiny}
+if [[ ! -d $models ]]; then
+    echo "bench: $models not found; set HYPERC_MODELS_DIR to the MLPerf Tiny models folder" >&2
+    exit 1
+fi
+cargo build --release --locked -p hyperc >&2
+hyperc=target/release/hyperc
+out=target/bench
+mkdir -p "$out"
+
+# model file, reference model for tract (the hybrid keyword-spotting model runs as its
+# dequantised twin), inputs
+cases=(
+    "ad01_fp32 ad01_fp32 ad01_rows"
+    "pretrainedResnet pretrainedResnet resnet8_crops"
+    "kws_ref_model_float32 kws_ref_model_float32_dequantized kws_mfcc"
+    "vww_96_float vww_96_float vww_crops"
+)
+settings=("--bits 4" "--bits 5" "--bits 6" "--preset paper-unet" "--preset paper-mobilenet")
+
+echo "| model | setting | .tflite bytes | .hcm bytes | bits/weight | mean rel. MSE | arena bytes | fidelity |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
+for case in "${cases[@]}"; do
+    read -r model reference inputs <<<"$case"
+    for setting in "${settings[@]}"; do
+        container="$out/$model.$(tr -d ' -' <<<"$setting").hcm"
+        # shellcheck disable=SC2086
+        "$hyperc" encode "$models/$model.tflite" -o "$container" $setting >/dev/null
+        "$hyperc" inspect "$container" --json >"$container.inspect.json"
+        "$hyperc" compare "$models/$reference.tflite" "$container" --input "$models/inputs/$inputs.npy" --json \
+            >"$container.compare.json"
+        python3 - "$model" "$setting" "$container.inspect.json" "$container.compare.json" <<'PY'
+import json, sys
+model, setting, inspect_path, compare_path = sys.argv[1:]
+inspect = json.load(open(inspect_path))
+compare = json.load(open(compare_path))
+if compare["top1_agreement"] is not None:
+    fidelity = f"top-1 agreement {100 * compare['top1_agreement']:.1f}%, cosine {compare['mean_cosine']:.4f}"
+else:
+    fidelity = f"anomaly-score error {compare['anomaly_score_rel_error']:.4f}, cosine {compare['mean_cosine']:.4f}"
+print(f"| {model} | `{setting}` | {compare['tflite_bytes']} | {inspect['container_bytes']} | "
+      f"{inspect['bits_per_weight']:.2f} | {inspect['mean_rel_mse']:.2e} | {inspect['graph']['arena_bytes']} | {fidelity} |")
+PY
+    done
+done
