@@ -50,8 +50,7 @@ mod tests {
     #[test]
     fn read_round_trips_every_width() {
         for bits in 1..=MAX_INDEX_BITS {
-            let values: Vec<u32> =
-                (0..37u32).map(|i| i.wrapping_mul(2_654_435_761) & ((1 << bits) - 1)).collect();
+            let values: Vec<u32> = (0..37u32).map(|i| i.wrapping_mul(2_654_435_761) & ((1 << bits) - 1)).collect();
             let stream = pack(&values, bits);
             for (i, &v) in values.iter().enumerate() {
                 assert_eq!(read(&stream, i as u64, bits), Some(v), "width {bits}, index {i}");

@@ -56,10 +56,7 @@ impl Codebook {
         let point = self.trajectory.point(inner - 1);
         let side32 = u32::from(side);
         let half = (side32 / 2) as i32;
-        [
-            scale_fraction(point[0], side32) as i32 - half,
-            scale_fraction(point[1], side32) as i32 - half,
-        ]
+        [scale_fraction(point[0], side32) as i32 - half, scale_fraction(point[1], side32) as i32 - half]
     }
 
     /// Reconstructs codeword `index` of `group` as a fixed-point pair.
@@ -106,10 +103,7 @@ impl<'a> Group<'a> {
             return None;
         }
         Some(Group {
-            centre: [
-                i16::from_le_bytes([bytes[0], bytes[1]]),
-                i16::from_le_bytes([bytes[2], bytes[3]]),
-            ],
+            centre: [i16::from_le_bytes([bytes[0], bytes[1]]), i16::from_le_bytes([bytes[2], bytes[3]])],
             side: u16::from_le_bytes([bytes[4], bytes[5]]),
             ring_scales: &bytes[GROUP_HEADER_LEN..],
         })

@@ -131,12 +131,7 @@ impl<'a> Container<'a> {
         let payload = check_header(bytes)?;
         let (model, records) = postcard::take_from_bytes::<ModelRecord<'a>>(payload)
             .map_err(|_| Error::Malformed { field: "model record", tensor: None })?;
-        let container = Container {
-            graph: model.graph,
-            records,
-            tensor_count: model.tensor_count,
-            size: bytes.len(),
-        };
+        let container = Container { graph: model.graph, records, tensor_count: model.tensor_count, size: bytes.len() };
         let mut rest = records;
         for index in 0..model.tensor_count {
             let (tensor, tail) = next_tensor(rest, index)?;
@@ -177,16 +172,11 @@ impl<'a> Container<'a> {
     /// Returns tensor `index`.
     pub fn tensor(&self, index: u32) -> Result<Tensor<'a>, Error> {
         if index >= self.tensor_count {
-            return Err(Error::OutOfBounds {
-                what: "tensor",
-                requested: index,
-                available: self.tensor_count,
-            });
+            return Err(Error::OutOfBounds { what: "tensor", requested: index, available: self.tensor_count });
         }
-        self.tensors().nth(index as usize).unwrap_or(Err(Error::Malformed {
-            field: "tensor record",
-            tensor: Some(index),
-        }))
+        self.tensors()
+            .nth(index as usize)
+            .unwrap_or(Err(Error::Malformed { field: "tensor record", tensor: Some(index) }))
     }
 
     /// Returns the first tensor called `name`, if any.

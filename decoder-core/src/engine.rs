@@ -121,7 +121,19 @@ impl<'a> Model<'a> {
                 let weights = self.tensor(weights)?;
                 let bias = self.bias(bias, biases)?;
                 let (inp, out) = split(arena, range(&i), None, range(&o))?;
-                ops::depthwise_conv2d(inp.0, i.hwc(), &weights, kernel, multiplier, bias, window, activation, out, o.hwc(), rows)
+                ops::depthwise_conv2d(
+                    inp.0,
+                    i.hwc(),
+                    &weights,
+                    kernel,
+                    multiplier,
+                    bias,
+                    window,
+                    activation,
+                    out,
+                    o.hwc(),
+                    rows,
+                )
             }
             OpRecord::FullyConnected { input, output, weights, bias, activation } => {
                 let (i, o) = (value(input)?, value(output)?);
@@ -207,7 +219,11 @@ fn split(
         } else if r.is_empty() {
             Ok(&[])
         } else {
-            Err(Error::Invalid { field: "graph value", tensor: None, reason: "an operator's input overlaps its output" })
+            Err(Error::Invalid {
+                field: "graph value",
+                tensor: None,
+                reason: "an operator's input overlaps its output",
+            })
         }
     };
     let a = pick(first)?;

@@ -219,7 +219,7 @@ impl<'a> Graph<'a> {
         let invalid = |field, reason| Error::Invalid { field, tensor: None, reason };
         let record: GraphRecord<'a> =
             postcard::from_bytes(bytes).map_err(|_| Error::Malformed { field: "graph", tensor: None })?;
-        if record.values.len() % VALUE_ENTRY_LEN != 0 || record.values.is_empty() {
+        if !record.values.len().is_multiple_of(VALUE_ENTRY_LEN) || record.values.is_empty() {
             return Err(invalid("graph values", "the value table length must be a nonzero multiple of 21 bytes"));
         }
         let graph = Graph {

@@ -211,8 +211,8 @@ impl<'a> HyperTensor<'a> {
             });
         }
         let pairs = u64::from(record.rows) * u64::from(record.row_len.div_ceil(2));
-        let indices_len = bits::packed_len(pairs, record.index_bits)
-            .ok_or(invalid("indices", "index stream length overflows"))?;
+        let indices_len =
+            bits::packed_len(pairs, record.index_bits).ok_or(invalid("indices", "index stream length overflows"))?;
         if record.indices.len() as u64 != indices_len {
             return Err(Error::LengthMismatch {
                 field: "indices",
@@ -278,14 +278,9 @@ impl<'a> HyperTensor<'a> {
     pub fn group(&self, group: u32) -> Result<Group<'a>, Error> {
         let len = self.codebook.group_len();
         let start = group as usize * len;
-        self.groups
-            .get(start..start + len)
-            .and_then(|bytes| Group::parse(bytes, self.codebook.rings))
-            .ok_or(Error::OutOfBounds {
-                what: "group",
-                requested: group,
-                available: self.rows.div_ceil(self.group_rows),
-            })
+        self.groups.get(start..start + len).and_then(|bytes| Group::parse(bytes, self.codebook.rings)).ok_or(
+            Error::OutOfBounds { what: "group", requested: group, available: self.rows.div_ceil(self.group_rows) },
+        )
     }
 
     /// Reads the stored codeword index of pair `pair` of row `row`.
@@ -308,9 +303,7 @@ impl<'a> HyperTensor<'a> {
     pub fn pair(&self, row: u32, pair: u32) -> Result<[i32; 2], Error> {
         let index = self.index(row, pair)?;
         let group = self.group(row / self.group_rows)?;
-        self.codebook
-            .reconstruct(&group, index)
-            .ok_or(Error::IndexOutOfRange { index, codewords: self.codebook.len() })
+        self.codebook.reconstruct(&group, index).ok_or(Error::IndexOutOfRange { index, codewords: self.codebook.len() })
     }
 
     /// Decodes row `row` as fixed-point values, calling `sink(column, q)` for each value.
@@ -321,9 +314,11 @@ impl<'a> HyperTensor<'a> {
         let base = u64::from(row) * u64::from(pairs);
         let row_len = self.row_len as usize;
         for pair in 0..pairs {
-            let index = bits::read(self.indices, base + u64::from(pair), self.index_bits).ok_or(
-                Error::Truncated { field: "indices", needed: 0, available: self.indices.len() },
-            )?;
+            let index = bits::read(self.indices, base + u64::from(pair), self.index_bits).ok_or(Error::Truncated {
+                field: "indices",
+                needed: 0,
+                available: self.indices.len(),
+            })?;
             let q = self
                 .codebook
                 .reconstruct(&group, index)
@@ -350,9 +345,7 @@ impl<'a> HyperTensor<'a> {
     /// value it writes does.
     pub fn decode_row_i16(&self, row: u32, out: &mut [i16]) -> Result<(), Error> {
         check_buffer(out.len(), self.row_len as usize)?;
-        self.decode_row_with(row, |column, q| {
-            out[column] = q.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
-        })
+        self.decode_row_with(row, |column, q| out[column] = q.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
     }
 }
 

@@ -342,10 +342,9 @@ fn expected_flip_error(original: &[u8], flipped: &[u8], position: usize) -> Erro
     let payload_len = original.len() - HEADER_LEN;
     match position {
         0..=3 => Error::BadMagic { found: flipped[0..4].try_into().unwrap() },
-        4..=5 => Error::UnsupportedVersion {
-            found: u16::from_le_bytes([flipped[4], flipped[5]]),
-            supported: FORMAT_VERSION,
-        },
+        4..=5 => {
+            Error::UnsupportedVersion { found: u16::from_le_bytes([flipped[4], flipped[5]]), supported: FORMAT_VERSION }
+        }
         6..=7 => Error::Invalid { field: "header flags", tensor: None, reason: "must be 0" },
         8..=11 => {
             let declared = read_u32(flipped, 8) as usize;
@@ -361,10 +360,9 @@ fn expected_flip_error(original: &[u8], flipped: &[u8], position: usize) -> Erro
             }
         }
         12..=15 => Error::ChecksumMismatch { stored: read_u32(flipped, 12), computed: read_u32(original, 12) },
-        _ => Error::ChecksumMismatch {
-            stored: read_u32(original, 12),
-            computed: CRC32.checksum(&flipped[HEADER_LEN..]),
-        },
+        _ => {
+            Error::ChecksumMismatch { stored: read_u32(original, 12), computed: CRC32.checksum(&flipped[HEADER_LEN..]) }
+        }
     }
 }
 
@@ -476,15 +474,9 @@ fn tensor_count_past_records_is_rejected() {
     let fixture = Fixture::new();
     let records = fixture.records();
     let bytes = assemble(4, &records);
-    assert_eq!(
-        Container::parse(&bytes).unwrap_err(),
-        Error::Malformed { field: "tensor record", tensor: Some(3) }
-    );
+    assert_eq!(Container::parse(&bytes).unwrap_err(), Error::Malformed { field: "tensor record", tensor: Some(3) });
     let bytes = assemble(u32::MAX, &records);
-    assert_eq!(
-        Container::parse(&bytes).unwrap_err(),
-        Error::Malformed { field: "tensor record", tensor: Some(3) }
-    );
+    assert_eq!(Container::parse(&bytes).unwrap_err(), Error::Malformed { field: "tensor record", tensor: Some(3) });
 }
 
 #[test]
@@ -748,10 +740,7 @@ fn invalid_utf8_name_rejected() {
     let at = payload.windows(4).position(|w| w == b"bias").unwrap();
     payload[at] = 0xFF;
     let bytes = with_header(&payload);
-    assert_eq!(
-        Container::parse(&bytes).unwrap_err(),
-        Error::Malformed { field: "tensor record", tensor: Some(0) }
-    );
+    assert_eq!(Container::parse(&bytes).unwrap_err(), Error::Malformed { field: "tensor record", tensor: Some(0) });
 }
 
 #[test]
@@ -791,9 +780,6 @@ fn offset(codebook: &decoder_core::codebook::Codebook, side: u16, index: u32) ->
 fn tensor_index_past_count_is_out_of_bounds() {
     let bytes = valid_container();
     let container = Container::parse(&bytes).unwrap();
-    assert_eq!(
-        container.tensor(3).unwrap_err(),
-        Error::OutOfBounds { what: "tensor", requested: 3, available: 3 }
-    );
+    assert_eq!(container.tensor(3).unwrap_err(), Error::OutOfBounds { what: "tensor", requested: 3, available: 3 });
     assert!(container.find("missing").is_none());
 }

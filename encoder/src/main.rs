@@ -24,9 +24,9 @@ enum Command {
         /// Container to write; replaced only by a complete, verified file.
         #[arg(short, long)]
         output: PathBuf,
-        /// Target index bits per weight (1 to 12); square side, rings and groups are
+        /// Target index bits per weight (1 to 8); square side, rings and groups are
         /// fitted to each tensor for this budget.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=12), conflicts_with_all = ["preset", "lossless"])]
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8), conflicts_with_all = ["preset", "lossless"])]
         bits: u8,
         /// Reproduce the settings of a published experiment instead of fitting them.
         #[arg(long, value_enum, conflicts_with = "lossless")]
@@ -153,7 +153,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 if let Some(error) = result.anomaly_score_rel_error {
                     println!("anomaly score rel. error: {error:.4}");
                 }
-                println!("size:              {} bytes (.hcm) vs {} bytes (.tflite)", result.container_bytes, result.tflite_bytes);
+                println!(
+                    "size:              {} bytes (.hcm) vs {} bytes (.tflite)",
+                    result.container_bytes, result.tflite_bytes
+                );
             }
         }
         Command::Decode { input, output } => {

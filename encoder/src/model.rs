@@ -31,7 +31,7 @@ pub fn mode_for(constant: &Constant, mode: Mode) -> Mode {
     match (constant.role, mode) {
         (Role::Bias, _) => Mode::Lossless,
         (Role::Weights, Mode::Bits(bits)) if constant.data.len() <= SMALL_TENSOR_VALUES => {
-            Mode::Bits((bits + 2).min(12))
+            Mode::Bits((bits + 2).min(8))
         }
         (Role::Weights, mode) => mode,
     }

@@ -130,7 +130,11 @@ fn sample_tensors() -> Vec<NamedTensor> {
         NamedTensor { name: "empty".into(), shape: vec![0], data: vec![] },
         NamedTensor { name: "empty/middle: 3 x 0 x 2".into(), shape: vec![3, 0, 2], data: vec![] },
         NamedTensor { name: "odd;length".into(), shape: vec![7], data: specials[..7].to_vec() },
-        NamedTensor { name: "nan payload/größe".into(), shape: vec![2], data: vec![f32::from_bits(0x7FC0_1234), specials[7]] },
+        NamedTensor {
+            name: "nan payload/größe".into(),
+            shape: vec![2],
+            data: vec![f32::from_bits(0x7FC0_1234), specials[7]],
+        },
     ]
 }
 
@@ -142,10 +146,8 @@ fn assert_mentions(error: &impl std::fmt::Display, needles: &[&str]) {
 }
 
 fn folder_entries(folder: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        fs::read_dir(folder).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -395,10 +397,7 @@ fn safetensors_inconsistent_header_rejected() {
         // Data missing at the end of the file.
         hand_safetensors(r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, &[0; 8]),
         // Shape whose element count overflows.
-        hand_safetensors(
-            r#"{"w":{"dtype":"F32","shape":[18446744073709551615,2],"data_offsets":[0,16]}}"#,
-            &[0; 16],
-        ),
+        hand_safetensors(r#"{"w":{"dtype":"F32","shape":[18446744073709551615,2],"data_offsets":[0,16]}}"#, &[0; 16]),
         // Header length beyond the end of the file.
         {
             let mut bytes = 1000u64.to_le_bytes().to_vec();
@@ -496,12 +495,7 @@ fn npy_f64_rejected() {
 fn npy_other_dtypes_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("other.npy");
-    let cases = [
-        ("<i8", "int64", 16usize),
-        ("|b1", "bool", 2),
-        ("<c8", "complex64", 16),
-        ("|O", "object", 16),
-    ];
+    let cases = [("<i8", "int64", 16usize), ("|b1", "bool", 2), ("<c8", "complex64", 16), ("|O", "object", 16)];
     for (descr, name, payload_len) in cases {
         fs::write(&path, hand_npy(descr, false, "(2,)", &vec![0; payload_len])).unwrap();
         let error = read_array(&path).unwrap_err();

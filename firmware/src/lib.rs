@@ -21,7 +21,7 @@ pub fn run_rows(
 ) -> Result<usize, Error> {
     let input_len = model.input_len()?;
     let output_len = model.output_len()?;
-    if input_len == 0 || inputs.len() % input_len != 0 {
+    if input_len == 0 || !inputs.len().is_multiple_of(input_len) {
         return Err(Error::BufferLength { expected: input_len, found: inputs.len() });
     }
     let rows = inputs.len() / input_len;

@@ -95,20 +95,10 @@ fn generate(distribution: Distribution, len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-const SHAPES: [&[usize]; 12] = [
-    &[1],
-    &[15],
-    &[17],
-    &[101],
-    &[1, 64],
-    &[64, 1],
-    &[7, 5],
-    &[5, 129],
-    &[16, 3, 3, 3],
-    &[8, 3, 3, 1],
-    &[0],
-    &[3, 0],
-];
+/// Shapes to round-trip. They have few rows because the encoder's cost at 7 and 8 bits
+/// grows with rows × codebook size.
+const SHAPES: [&[usize]; 12] =
+    [&[1], &[15], &[17], &[33], &[1, 64], &[20, 1], &[7, 5], &[5, 129], &[16, 3, 3, 3], &[8, 3, 3, 1], &[0], &[3, 0]];
 
 fn modes() -> Vec<Mode> {
     let mut modes: Vec<Mode> = (2..=8).map(Mode::Bits).collect();
@@ -221,10 +211,16 @@ fn assert_rel_mse_close(recorded: f64, measured: f64, context: &str) {
 #[test]
 fn every_shape_distribution_and_mode_round_trips() {
     for (d, &distribution) in DISTRIBUTIONS.iter().enumerate() {
+        // Bits(7) and Bits(8) take about a second per tensor, so they run on three
+        // distributions here; `random_shapes_round_trip` samples them on all.
+        let expensive = matches!(distribution, Distribution::Gaussian | Distribution::Outliers | Distribution::Constant(_));
         for (s, shape) in SHAPES.iter().enumerate() {
             let len: usize = shape.iter().product();
             let data = generate(distribution, len, (d * 100 + s) as u64);
             for mode in modes() {
+                if matches!(mode, Mode::Bits(7 | 8)) && !expensive {
+                    continue;
+                }
                 let name = format!("layer{s}/weight;{distribution:?}");
                 round_trip(&name, shape, &data, mode);
             }
@@ -242,10 +238,8 @@ fn several_tensors_share_container() {
             (format!("t{i}"), shape.to_vec(), generate(DISTRIBUTIONS[i % DISTRIBUTIONS.len()], len, i as u64))
         })
         .collect();
-    let encoded: Vec<EncodedTensor> = tensors
-        .iter()
-        .map(|(name, shape, data)| encode_tensor(name, shape, data, Mode::Bits(4)).unwrap())
-        .collect();
+    let encoded: Vec<EncodedTensor> =
+        tensors.iter().map(|(name, shape, data)| encode_tensor(name, shape, data, Mode::Bits(4)).unwrap()).collect();
     let originals: Vec<&[f32]> = tensors.iter().map(|(_, _, data)| data.as_slice()).collect();
     let bytes = to_bytes(&encoded, b"graph");
     verify(&bytes, &encoded, &originals).unwrap();
@@ -312,10 +306,42 @@ fn gaussian_quality_at_four_and_six_bits() {
 #[test]
 fn more_bits_lower_error() {
     let data = generate(Distribution::Laplacian, 4096, 3);
-    let errors: Vec<f64> = (2..=8).map(|b| rel_mse_of(&[32, 128], &data, Mode::Bits(b))).collect();
+    let errors: Vec<f64> = (2..=8).map(|b| rel_mse_of(&[16, 256], &data, Mode::Bits(b))).collect();
     for (i, pair) in errors.windows(2).enumerate() {
         assert!(pair[1] < pair[0], "Bits({}) gives {} but Bits({}) gives {}", i + 3, pair[1], i + 2, pair[0]);
     }
+}
+
+/// Index bits per weight of an encoded tensor: packed index bytes · 8 / values.
+fn index_bits_per_weight(encoded: &EncodedTensor) -> f64 {
+    let Storage::Hyper(h) = &encoded.storage else {
+        panic!("{} {:?} was stored raw", encoded.name, encoded.shape);
+    };
+    h.indices.len() as f64 * 8.0 / encoded.len() as f64
+}
+
+#[test]
+fn matrices_keep_bit_budget() {
+    // Mode::Bits(b) targets b index bits per weight: 2b bits per pair of weights.
+    let data = generate(Distribution::Gaussian, 4096, 21);
+    for shape in [&[64usize, 64][..], &[1, 4096], &[16, 16, 4, 4]] {
+        for bits in [2u8, 4, 6] {
+            let encoded = encode_tensor("budget", shape, &data, Mode::Bits(bits)).unwrap();
+            let used = index_bits_per_weight(&encoded);
+            assert!(used <= f64::from(bits), "{shape:?} at Bits({bits}) uses {used} index bits per weight");
+        }
+    }
+}
+
+#[test]
+fn vector_keeps_bit_budget() {
+    // A 1-D tensor (a bias, a batch-norm scale) of 4096 values at 4 bits per weight.
+    // NOTE: this fails while a 1-D tensor is encoded as 4096 rows of one value: each
+    // pair then carries one weight and one padding value, so a weight costs 2b bits.
+    let data = generate(Distribution::Gaussian, 4096, 22);
+    let encoded = encode_tensor("bias", &[4096], &data, Mode::Bits(4)).unwrap();
+    let used = index_bits_per_weight(&encoded);
+    assert!(used <= 4.0, "a 1-D tensor at Bits(4) uses {used} index bits per weight");
 }
 
 #[test]
@@ -327,7 +353,7 @@ fn constant_tensor_is_nearly_exact() {
     for value in [0.37f32, -0.37, 1e-8, -1e3, 12_345.678] {
         let data = vec![value; 1024];
         for &mode in &exact_modes {
-            let (encoded, decoded) = round_trip("constant", &[32, 32], &data, mode);
+            let (encoded, decoded) = round_trip("constant", &[4, 256], &data, mode);
             let limit = 1e-6 * f64::from(value.abs());
             let measured = measure(&data, &decoded);
             let encoded_form = matches!(encoded.storage, Storage::Hyper(_));
@@ -344,7 +370,7 @@ fn constant_tensor_is_nearly_exact() {
 fn zero_tensor_decodes_to_zero() {
     let data = vec![0.0f32; 1024];
     for mode in modes() {
-        let (_, decoded) = round_trip("zeros", &[32, 32], &data, mode);
+        let (_, decoded) = round_trip("zeros", &[4, 256], &data, mode);
         assert!(decoded.iter().all(|&v| v == 0.0), "{mode:?}");
     }
 }
@@ -360,7 +386,7 @@ fn tiny_spread_keeps_quality_at_default() {
     // energy of 1.09e-4, so collapsing every pair to the centre would give 0.083.
     let preset = rel_mse_of(&[64, 64], &data, Mode::Preset(Preset::PaperMobilenet));
     assert!(preset > 0.02, "the absolute-side preset gives relative MSE {preset}");
-    assert!(preset > 5.0 * default, "preset {preset} is not far worse than default {default}");
+    assert!(preset > 10.0 * default, "preset {preset} is not far worse than default {default}");
 }
 
 #[test]

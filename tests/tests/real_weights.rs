@@ -116,7 +116,8 @@ fn vww_default_encoding() {
 #[test]
 fn encoding_is_deterministic() {
     // The encoder runs on several threads; the container must not depend on scheduling.
-    let Some(path) = hyperc::require_model_file("encoding_is_deterministic", "weights/kws_ref_model_float32.npz") else {
+    let Some(path) = hyperc::require_model_file("encoding_is_deterministic", "weights/kws_ref_model_float32.npz")
+    else {
         return;
     };
     let tensors = read_weights(&path).unwrap();

@@ -34,7 +34,7 @@ pub fn fully_connected(
     if outputs == 0 || row_len == 0 {
         return Err(invalid(OP, "weights must have at least one row and one value per row"));
     }
-    if input.is_empty() || input.len() % row_len != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(row_len) {
         return Err(invalid(OP, "input length must be a non-zero multiple of the weight row length"));
     }
     let batches = input.len() / row_len;
@@ -191,7 +191,7 @@ mod tests {
                             let consistent = rows > 0
                                 && row_len * rows as usize == data.len()
                                 && input_len > 0
-                                && input_len % row_len == 0
+                                && input_len.is_multiple_of(row_len)
                                 && output_len == input_len / row_len * rows as usize
                                 && scratch_len >= row_len
                                 && bias_len == rows as usize;

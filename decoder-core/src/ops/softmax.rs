@@ -41,7 +41,7 @@ pub fn softmax_rows(input: &[f32], row_len: usize, beta: f32, output: &mut [f32]
     if input.is_empty() {
         return Err(invalid(OP, "input must not be empty"));
     }
-    if row_len == 0 || input.len() % row_len != 0 {
+    if row_len == 0 || !input.len().is_multiple_of(row_len) {
         return Err(invalid(OP, "row length must be non-zero and divide the input length"));
     }
     if !beta.is_finite() {

@@ -36,7 +36,7 @@ const SAMPLE_PAIRS: u64 = 32_768;
 /// How tensors are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// A target of this many index bits per weight (1 to 12), with the square side,
+    /// A target of this many index bits per weight (1 to 8), with the square side,
     /// ring count and groups chosen per tensor to minimise the squared error.
     Bits(u8),
     /// The settings of a published experiment.
@@ -68,7 +68,9 @@ impl Preset {
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     /// A value is NaN or infinite.
-    #[error("tensor '{tensor}' has a non-finite value {value} at flat index {index}; fix or remove it before encoding")]
+    #[error(
+        "tensor '{tensor}' has a non-finite value {value} at flat index {index}; fix or remove it before encoding"
+    )]
     NonFinite {
         /// Tensor name.
         tensor: String,
@@ -204,7 +206,7 @@ pub fn encode_tensor(name: &str, shape: &[usize], data: &[f32], mode: Mode) -> R
     let row_len = (data.len() / rows as usize) as u32;
     let layout = Layout { rows, row_len, data };
     let hyper = match mode {
-        Mode::Bits(bits) => encode_default(&layout, bits.clamp(1, 12)),
+        Mode::Bits(bits) => encode_default(&layout, bits.clamp(1, 8)),
         Mode::Preset(preset) => encode_preset(&layout, preset),
         Mode::Lossless => unreachable!("handled above"),
     };
@@ -404,11 +406,7 @@ fn prepare(layout: &Layout<'_>, plan: &Plan, stats: &[GroupStats]) -> Prepared {
     let geometries: Vec<Geometry> = stats.iter().map(|s| geometry(s, plan)).collect();
     let scale = tensor_scale(layout.data, stats, &geometries);
     let codebook = Codebook { trajectory: plan.trajectory, inner: plan.inner, rings: plan.rings };
-    let groups = stats
-        .iter()
-        .zip(&geometries)
-        .map(|(s, g)| group_codebook(s, g, scale, &codebook))
-        .collect();
+    let groups = stats.iter().zip(&geometries).map(|(s, g)| group_codebook(s, g, scale, &codebook)).collect();
     Prepared { scale, groups }
 }
 
@@ -454,9 +452,7 @@ fn evaluate(layout: &Layout<'_>, plan: &Plan, prepared: &Prepared, rows: &[u32])
 }
 
 fn all_stats(layout: &Layout<'_>, group_rows: u32) -> Vec<GroupStats> {
-    (0..layout.group_count(group_rows))
-        .map(|g| group_stats(layout, layout.group_rows_range(g, group_rows)))
-        .collect()
+    (0..layout.group_count(group_rows)).map(|g| group_stats(layout, layout.group_rows_range(g, group_rows))).collect()
 }
 
 /// Rows spread evenly over the tensor, covering about [`SAMPLE_PAIRS`] pairs.
@@ -480,11 +476,7 @@ fn encode_default(layout: &Layout<'_>, bits_per_weight: u8) -> HyperData {
         .enumerate()
         .map(|(i, plan)| (evaluate(layout, plan, &prepare(layout, plan, &stats), &sample).0, i))
         .collect();
-    let best = scored
-        .iter()
-        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
-        .map(|&(_, i)| i)
-        .unwrap_or(0);
+    let best = scored.iter().min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))).map(|&(_, i)| i).unwrap_or(0);
     encode_with(layout, &candidates[best], &stats)
 }
 
@@ -551,7 +543,13 @@ fn measure(hyper: &HyperData, data: &[f32]) -> (f32, f32) {
             energy += f64::from(w) * f64::from(w);
         }
     }
-    let rel_mse = if energy > 0.0 { squared / energy } else if squared > 0.0 { f64::INFINITY } else { 0.0 };
+    let rel_mse = if energy > 0.0 {
+        squared / energy
+    } else if squared > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
     (round_up(max_error), rel_mse as f32)
 }
 

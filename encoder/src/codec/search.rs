@@ -112,10 +112,8 @@ impl<'a> CodewordGrid<'a> {
             let c = ((value - origin) / self.cell).floor();
             c.clamp(0.0, (count - 1) as f64) as i64
         };
-        let home = [
-            clamp_cell(query[0], self.origin[0], self.columns),
-            clamp_cell(query[1], self.origin[1], self.rows),
-        ];
+        let home =
+            [clamp_cell(query[0], self.origin[0], self.columns), clamp_cell(query[1], self.origin[1], self.rows)];
         let mut best = (f64::INFINITY, u32::MAX);
         let max_ring = self.columns.max(self.rows) as i64;
         for ring in 0..=max_ring {

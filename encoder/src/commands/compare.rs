@@ -37,13 +37,15 @@ pub struct Comparison {
 /// Runs both models on every row of `inputs` and compares them.
 pub fn compare(tflite: &Path, container: &Path, inputs_path: &Path) -> Result<Comparison> {
     let reference = ReferenceModel::load(tflite)?;
-    let bytes = std::fs::read(container).with_context(|| format!("{}: failed to read the container", container.display()))?;
+    let bytes =
+        std::fs::read(container).with_context(|| format!("{}: failed to read the container", container.display()))?;
     let inputs = io::read_array(inputs_path)?;
     let ours = run_bytes(&bytes, container, &inputs.data, inputs_path)?;
     let input_len = inputs.data.len() / ours.rows;
     let mut theirs = Vec::with_capacity(ours.values.len());
     for (row, input) in inputs.data.chunks_exact(input_len).enumerate() {
-        let outputs = reference.run(input).with_context(|| format!("{}: reference run on row {row}", tflite.display()))?;
+        let outputs =
+            reference.run(input).with_context(|| format!("{}: reference run on row {row}", tflite.display()))?;
         let first = outputs.into_iter().next().unwrap_or_default();
         anyhow::ensure!(
             first.len() == ours.row_len,
@@ -66,7 +68,8 @@ pub fn metrics(inputs: &[f32], reference: &Batch, ours: &Batch, container_bytes:
     let mut max_abs_diff = 0.0f64;
     let mut cosines = Vec::with_capacity(rows);
     let mut score_errors = Vec::with_capacity(rows);
-    let pairs = reference.values.chunks_exact(reference.row_len.max(1)).zip(ours.values.chunks_exact(ours.row_len.max(1)));
+    let pairs =
+        reference.values.chunks_exact(reference.row_len.max(1)).zip(ours.values.chunks_exact(ours.row_len.max(1)));
     for (row, (r, o)) in pairs.enumerate() {
         let (mut dot, mut nr, mut no) = (0.0f64, 0.0f64, 0.0f64);
         for (&a, &b) in r.iter().zip(o) {
@@ -75,7 +78,11 @@ pub fn metrics(inputs: &[f32], reference: &Batch, ours: &Batch, container_bytes:
             nr += f64::from(a) * f64::from(a);
             no += f64::from(b) * f64::from(b);
         }
-        cosines.push(if nr == 0.0 || no == 0.0 { f64::from(u8::from(nr == no)) } else { dot / (nr.sqrt() * no.sqrt()) });
+        cosines.push(if nr == 0.0 || no == 0.0 {
+            f64::from(u8::from(nr == no))
+        } else {
+            dot / (nr.sqrt() * no.sqrt())
+        });
         if input_len == reference.row_len {
             let x = &inputs[row * input_len..(row + 1) * input_len];
             let score = |y: &[f32]| {

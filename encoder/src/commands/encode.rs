@@ -40,10 +40,7 @@ pub struct EncodeReport {
 
 /// Encodes `tensors` with `mode`; errors name the tensor.
 pub fn encode_tensors(tensors: &[NamedTensor], mode: Mode) -> Result<Vec<EncodedTensor>> {
-    tensors
-        .par_iter()
-        .map(|t| encode_tensor(&t.name, &t.shape, &t.data, mode).map_err(anyhow::Error::from))
-        .collect()
+    tensors.par_iter().map(|t| encode_tensor(&t.name, &t.shape, &t.data, mode).map_err(anyhow::Error::from)).collect()
 }
 
 /// Writes `encoded` (with `graph`) to `output` atomically, after checking that the file

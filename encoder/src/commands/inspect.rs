@@ -147,7 +147,8 @@ pub fn summarize(path: &Path) -> Result<Summary> {
     }
     let weights: u64 = tensors.iter().map(|t| t.weights).sum();
     let container_bytes = bytes.len() as u64;
-    let ratio = |per_weight: f64| if container_bytes == 0 { 0.0 } else { weights as f64 * per_weight / container_bytes as f64 };
+    let ratio =
+        |per_weight: f64| if container_bytes == 0 { 0.0 } else { weights as f64 * per_weight / container_bytes as f64 };
     let weighted: f64 = tensors.iter().map(|t| f64::from(t.rel_mse) * t.weights as f64).sum();
     Ok(Summary {
         file: path.display().to_string(),

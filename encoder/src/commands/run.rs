@@ -21,10 +21,11 @@ pub struct Batch {
 /// Runs `model` (the bytes of a container) on each row of `inputs`; `source` names the
 /// input in messages.
 pub fn run_bytes(container: &[u8], model_path: &Path, inputs: &[f32], source: &Path) -> Result<Batch> {
-    let model = Model::parse(container).with_context(|| format!("{}: invalid model container", model_path.display()))?;
+    let model =
+        Model::parse(container).with_context(|| format!("{}: invalid model container", model_path.display()))?;
     let input_len = model.input_len()?;
     let output_len = model.output_len()?;
-    if input_len == 0 || inputs.len() % input_len != 0 || inputs.is_empty() {
+    if input_len == 0 || !inputs.len().is_multiple_of(input_len) || inputs.is_empty() {
         bail!(
             "{}: {} values do not form rows of the model's input size {input_len}; pass an array of shape [batch, ...] with {input_len} values per row",
             source.display(),

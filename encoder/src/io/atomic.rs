@@ -86,8 +86,7 @@ pub fn write_atomic_verified<E>(
     temp.as_file()
         .sync_all()
         .map_err(|e| IoError::io(path, format!("sync the temporary file {}", temp.path().display()), e))?;
-    temp.persist(path)
-        .map_err(|e| IoError::io(path, "rename the temporary file over the destination", e.error))?;
+    temp.persist(path).map_err(|e| IoError::io(path, "rename the temporary file over the destination", e.error))?;
 
     sync_folder(folder);
     Ok(())
@@ -103,10 +102,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
 
 /// Returns the permissions of the regular file at `path`, if there is one.
 fn existing_file_permissions(path: &Path) -> Option<std::fs::Permissions> {
-    std::fs::metadata(path)
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .map(|metadata| metadata.permissions())
+    std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file).map(|metadata| metadata.permissions())
 }
 
 /// Syncs a folder so that a rename in it survives a crash. This is best effort: the new

@@ -43,14 +43,10 @@ pub(crate) fn decode_floats(bytes: &[u8], float_type: FloatType, order: ByteOrde
                 }
             })
             .collect(),
-        FloatType::F16 => bytes
-            .chunks_exact(2)
-            .map(|chunk| f16::from_bits(read_u16(chunk, order)).to_f32())
-            .collect(),
-        FloatType::Bf16 => bytes
-            .chunks_exact(2)
-            .map(|chunk| bf16::from_bits(read_u16(chunk, order)).to_f32())
-            .collect(),
+        FloatType::F16 => bytes.chunks_exact(2).map(|chunk| f16::from_bits(read_u16(chunk, order)).to_f32()).collect(),
+        FloatType::Bf16 => {
+            bytes.chunks_exact(2).map(|chunk| bf16::from_bits(read_u16(chunk, order)).to_f32()).collect()
+        }
     }
 }
 

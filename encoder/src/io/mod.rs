@@ -134,10 +134,7 @@ pub fn read_weights(path: &Path) -> Result<Vec<NamedTensor>, IoError> {
 
     let (mut file, len) = open_input(path)?;
     let mut prefix = Vec::with_capacity(9);
-    file.by_ref()
-        .take(9)
-        .read_to_end(&mut prefix)
-        .map_err(|e| IoError::io(path, "read the file", e))?;
+    file.by_ref().take(9).read_to_end(&mut prefix).map_err(|e| IoError::io(path, "read the file", e))?;
     drop(file);
 
     if npz::has_zip_signature(&prefix) {
@@ -173,10 +170,7 @@ pub fn read_array(path: &Path) -> Result<NamedTensor, IoError> {
         other => {
             let (mut file, _) = open_input(path)?;
             let mut prefix = Vec::with_capacity(6);
-            file.by_ref()
-                .take(6)
-                .read_to_end(&mut prefix)
-                .map_err(|e| IoError::io(path, "read the file", e))?;
+            file.by_ref().take(6).read_to_end(&mut prefix).map_err(|e| IoError::io(path, "read the file", e))?;
             if npy::has_npy_magic(&prefix) {
                 return npy::read_npy(path);
             }
@@ -204,12 +198,7 @@ pub(crate) fn element_count(shape: &[usize]) -> Option<usize> {
 }
 
 /// Checks that `data` fills `shape` exactly before a tensor is written to `path`.
-pub(crate) fn check_value_count(
-    path: &Path,
-    name: &str,
-    shape: &[usize],
-    data: &[f32],
-) -> Result<(), IoError> {
+pub(crate) fn check_value_count(path: &Path, name: &str, shape: &[usize], data: &[f32]) -> Result<(), IoError> {
     let Some(expected) = element_count(shape) else {
         return Err(IoError::ShapeOverflow {
             path: path.to_path_buf(),
@@ -257,10 +246,7 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, IoError> {
 
 /// Returns the tensor name for a single-array file: its stem, or its whole name without one.
 pub(crate) fn file_stem_name(path: &Path) -> String {
-    path.file_stem()
-        .or_else(|| path.file_name())
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_stem().or_else(|| path.file_name()).map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn lowercase_extension(path: &Path) -> Option<String> {

@@ -39,11 +39,7 @@ pub fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> Result<(), IoErr
 /// Decodes the bytes of one `.npy` array into its shape and C-order float32 values.
 /// `path` and `tensor` only label errors.
 pub(crate) fn decode_npy(bytes: &[u8], path: &Path, tensor: &str) -> Result<(Vec<usize>, Vec<f32>), IoError> {
-    let invalid = |detail: String| IoError::InvalidNpy {
-        path: path.to_path_buf(),
-        tensor: tensor.to_owned(),
-        detail,
-    };
+    let invalid = |detail: String| IoError::InvalidNpy { path: path.to_path_buf(), tensor: tensor.to_owned(), detail };
 
     if !has_npy_magic(bytes) {
         return Err(invalid("the data does not start with the \\x93NUMPY magic string".into()));
@@ -53,10 +49,9 @@ pub(crate) fn decode_npy(bytes: &[u8], path: &Path, tensor: &str) -> Result<(Vec
     };
     let (header_start, header_len): (usize, Option<usize>) = match major {
         1 => (10, bytes.get(8..10).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))),
-        2 | 3 => (
-            12,
-            bytes.get(8..12).and_then(|b| usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()),
-        ),
+        2 | 3 => {
+            (12, bytes.get(8..12).and_then(|b| usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()))
+        }
         _ => {
             return Err(invalid(format!(
                 "unsupported format version {major}.{minor}; versions 1.0, 2.0 and 3.0 are read"
@@ -66,9 +61,7 @@ pub(crate) fn decode_npy(bytes: &[u8], path: &Path, tensor: &str) -> Result<(Vec
     let Some(header_len) = header_len else {
         return Err(invalid("the data ends inside the header length".into()));
     };
-    let header_bytes = header_start
-        .checked_add(header_len)
-        .and_then(|header_end| bytes.get(header_start..header_end));
+    let header_bytes = header_start.checked_add(header_len).and_then(|header_end| bytes.get(header_start..header_end));
     let Some(header_bytes) = header_bytes else {
         return Err(invalid(format!(
             "the header claims {header_len} bytes but only {} follow the prefix; the data is truncated",
@@ -97,20 +90,11 @@ pub(crate) fn decode_npy(bytes: &[u8], path: &Path, tensor: &str) -> Result<(Vec
         });
     };
 
-    let overflow = || IoError::ShapeOverflow {
-        path: path.to_path_buf(),
-        tensor: tensor.to_owned(),
-        shape: header.shape.clone(),
-    };
-    let shape: Vec<usize> = header
-        .shape
-        .iter()
-        .map(|&dim| usize::try_from(dim))
-        .collect::<Result<_, _>>()
-        .map_err(|_| overflow())?;
-    let expected = element_count(&shape)
-        .and_then(|count| count.checked_mul(float_type.size()))
-        .ok_or_else(overflow)?;
+    let overflow =
+        || IoError::ShapeOverflow { path: path.to_path_buf(), tensor: tensor.to_owned(), shape: header.shape.clone() };
+    let shape: Vec<usize> =
+        header.shape.iter().map(|&dim| usize::try_from(dim)).collect::<Result<_, _>>().map_err(|_| overflow())?;
+    let expected = element_count(&shape).and_then(|count| count.checked_mul(float_type.size())).ok_or_else(overflow)?;
 
     let payload = &bytes[header_end..];
     if payload.len() != expected {

@@ -177,9 +177,8 @@ impl Parser<'_> {
             return Err(format!("expected digits after '-' at byte {start}"));
         }
         let digits = &self.rest()[..digits_len];
-        let magnitude = digits
-            .parse::<u64>()
-            .map_err(|_| format!("integer {digits} at byte {start} does not fit in 64 bits"))?;
+        let magnitude =
+            digits.parse::<u64>().map_err(|_| format!("integer {digits} at byte {start} does not fit in 64 bits"))?;
         self.pos += digits_len;
         if matches!(self.peek(), Some('L' | 'l')) {
             self.pos += 1;

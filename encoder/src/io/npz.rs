@@ -29,30 +29,30 @@ pub fn read_npz(path: &Path) -> Result<Vec<NamedTensor>, IoError> {
     let (file, _) = open_input(path)?;
     let invalid = |detail: String| IoError::InvalidNpz { path: path.to_path_buf(), detail };
 
-    let mut archive = ZipArchive::new(BufReader::new(file))
-        .map_err(|e| invalid(format!("cannot read the zip directory ({e}); the file is truncated or not a zip archive")))?;
+    let mut archive = ZipArchive::new(BufReader::new(file)).map_err(|e| {
+        invalid(format!("cannot read the zip directory ({e}); the file is truncated or not a zip archive"))
+    })?;
 
     let mut tensors = Vec::with_capacity(archive.len());
     let mut seen = HashSet::new();
     for index in 0..archive.len() {
-        let mut member = archive
-            .by_index(index)
-            .map_err(|e| invalid(format!("cannot open member number {index}: {e}")))?;
+        let mut member =
+            archive.by_index(index).map_err(|e| invalid(format!("cannot open member number {index}: {e}")))?;
         if member.is_dir() {
             continue;
         }
         let member_name = member.name().to_owned();
         let Some(key) = member_name.strip_suffix(MEMBER_SUFFIX) else {
-            return Err(invalid(format!("member `{member_name}` is not an array because its name does not end in .npy")));
+            return Err(invalid(format!(
+                "member `{member_name}` is not an array because its name does not end in .npy"
+            )));
         };
         if !seen.insert(key.to_owned()) {
             return Err(IoError::DuplicateName { path: path.to_path_buf(), tensor: key.to_owned() });
         }
 
         let mut bytes = Vec::new();
-        member
-            .read_to_end(&mut bytes)
-            .map_err(|e| invalid(format!("cannot read member `{member_name}`: {e}")))?;
+        member.read_to_end(&mut bytes).map_err(|e| invalid(format!("cannot read member `{member_name}`: {e}")))?;
         let (shape, data) = decode_npy(&bytes, path, key)?;
         tensors.push(NamedTensor { name: key.to_owned(), shape, data });
     }
@@ -73,8 +73,7 @@ pub fn write_npz(path: &Path, tensors: &[NamedTensor]) -> Result<(), IoError> {
         }
     }
 
-    let archive = build_archive(tensors)
-        .map_err(|e| IoError::io(path, "build the .npz archive in memory", e))?;
+    let archive = build_archive(tensors).map_err(|e| IoError::io(path, "build the .npz archive in memory", e))?;
     write_atomic(path, &archive)
 }
 

@@ -20,9 +20,7 @@ pub(crate) fn looks_like_safetensors(prefix: &[u8], file_len: u64) -> bool {
     let mut word = [0u8; PREFIX_LEN];
     word.copy_from_slice(length_bytes);
     let header_len = u64::from_le_bytes(word);
-    header_len
-        .checked_add(PREFIX_LEN as u64)
-        .is_some_and(|end| end <= file_len)
+    header_len.checked_add(PREFIX_LEN as u64).is_some_and(|end| end <= file_len)
 }
 
 /// Reads every tensor of a safetensors file, in the order of their data in the file.

@@ -112,7 +112,12 @@ pub fn lower(model: &tflite::Model, path: &Path) -> Result<Lowered, LowerError> 
 
 impl Lowering<'_> {
     fn error(&self, op: &Operator, reason: impl Into<String>) -> LowerError {
-        LowerError { path: self.path.to_path_buf(), operator: op.index, op: op.kind.tflite_name(), reason: reason.into() }
+        LowerError {
+            path: self.path.to_path_buf(),
+            operator: op.index,
+            op: op.kind.tflite_name(),
+            reason: reason.into(),
+        }
     }
 
     /// The value id of activation tensor `tensor`, created on first use.
@@ -220,7 +225,7 @@ impl Lowering<'_> {
                     return Err(self.error(op, format!("the filter shape {filter:?} is not [1, H, W, C·M]")));
                 }
                 let in_channels = *in_shape.last().expect("checked non-empty");
-                if in_channels == 0 || filter[3] % in_channels != 0 {
+                if in_channels == 0 || !filter[3].is_multiple_of(in_channels) {
                     return Err(self.error(op, "output channels are not a multiple of input channels"));
                 }
                 self.row_scratch = self.row_scratch.max(filter[1] * filter[2]);
@@ -327,12 +332,7 @@ impl Lowering<'_> {
             ops: &ops,
         };
         let graph = postcard::to_allocvec(&record).expect("graph serializes");
-        Ok(Lowered {
-            constants: self.constants,
-            graph,
-            arena_len,
-            scratch_len: self.row_scratch + self.bias_scratch,
-        })
+        Ok(Lowered { constants: self.constants, graph, arena_len, scratch_len: self.row_scratch + self.bias_scratch })
     }
 }
 
@@ -408,9 +408,8 @@ mod tests {
     #[test]
     fn depthwise_layout_moves_channels_first() {
         // [1, 2, 2, 3]: value = 100·y + 10·x + c.
-        let data: Vec<f32> = (0..2)
-            .flat_map(|y| (0..2).flat_map(move |x| (0..3).map(move |c| (100 * y + 10 * x + c) as f32)))
-            .collect();
+        let data: Vec<f32> =
+            (0..2).flat_map(|y| (0..2).flat_map(move |x| (0..3).map(move |c| (100 * y + 10 * x + c) as f32))).collect();
         let (shape, rows) = depthwise_rows(&[1, 2, 2, 3], &data).unwrap();
         assert_eq!(shape, vec![3, 2, 2]);
         for c in 0..3 {

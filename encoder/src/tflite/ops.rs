@@ -219,7 +219,7 @@ impl<'a> GraphBuilder<'a> {
         let input_shape = self.rank(raw, input, 4, "input")?;
         let filter_shape = self.rank(raw, filter, 4, "filter")?;
         let (channels, filter_channels) = (input_shape[3], filter_shape[3]);
-        if filter_shape[0] != 1 || channels == 0 || filter_channels % channels != 0 {
+        if filter_shape[0] != 1 || channels == 0 || !filter_channels.is_multiple_of(channels) {
             return Err(self.invalid(
                 raw,
                 format!(
@@ -272,7 +272,7 @@ impl<'a> GraphBuilder<'a> {
         let weights_shape = self.rank(raw, weights, 2, "weights")?;
         let (units, depth) = (weights_shape[0], weights_shape[1]);
         let input_shape = self.tensors[input].shape.clone();
-        let rows = element_count(&input_shape).filter(|&count| depth > 0 && count % depth == 0).map(|c| c / depth);
+        let rows = element_count(&input_shape).filter(|&count| depth > 0 && count.is_multiple_of(depth)).map(|c| c / depth);
         let Some(rows) = rows else {
             return Err(self.invalid(
                 raw,
