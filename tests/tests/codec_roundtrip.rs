@@ -213,7 +213,8 @@ fn every_shape_distribution_and_mode_round_trips() {
     for (d, &distribution) in DISTRIBUTIONS.iter().enumerate() {
         // Bits(7) and Bits(8) take about a second per tensor, so they run on three
         // distributions here; `random_shapes_round_trip` samples them on all.
-        let expensive = matches!(distribution, Distribution::Gaussian | Distribution::Outliers | Distribution::Constant(_));
+        let expensive =
+            matches!(distribution, Distribution::Gaussian | Distribution::Outliers | Distribution::Constant(_));
         for (s, shape) in SHAPES.iter().enumerate() {
             let len: usize = shape.iter().product();
             let data = generate(distribution, len, (d * 100 + s) as u64);

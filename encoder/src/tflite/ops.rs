@@ -272,7 +272,8 @@ impl<'a> GraphBuilder<'a> {
         let weights_shape = self.rank(raw, weights, 2, "weights")?;
         let (units, depth) = (weights_shape[0], weights_shape[1]);
         let input_shape = self.tensors[input].shape.clone();
-        let rows = element_count(&input_shape).filter(|&count| depth > 0 && count.is_multiple_of(depth)).map(|c| c / depth);
+        let rows =
+            element_count(&input_shape).filter(|&count| depth > 0 && count.is_multiple_of(depth)).map(|c| c / depth);
         let Some(rows) = rows else {
             return Err(self.invalid(
                 raw,
