@@ -337,6 +337,13 @@ fn encode_into_missing_folder_fails() {
         |o| assert_run_failure(o, "no_such_folder"),
     );
     assert!(!dir.join("no_such_folder").exists(), "{message}");
+    assert_said_once(&message, "No such file or directory");
+}
+
+/// Checks that the operating-system reason appears once in `message`, not repeated by
+/// the error chain.
+fn assert_said_once(message: &str, reason: &str) {
+    assert_eq!(message.matches(reason).count(), 1, "the reason should appear once: {message}");
 }
 
 #[test]
@@ -437,6 +444,7 @@ fn decode_into_missing_folder_fails() {
     assert_success(&hyperc(dir, &["encode", "in.npz", "-o", "out.hcm"]), "encode");
     let before = entries(dir);
     let output = hyperc(dir, &["decode", "out.hcm", "-o", "nowhere/out.npz"]);
-    assert_run_failure(&output, "nowhere");
+    let message = assert_run_failure(&output, "nowhere");
     assert_eq!(entries(dir), before);
+    assert_said_once(&message, "No such file or directory");
 }

@@ -34,7 +34,7 @@ fn hand_npy(descr: &str, fortran_order: bool, shape: &str, payload: &[u8]) -> Ve
 /// padded with spaces to a multiple of 8 bytes, then the data.
 fn hand_safetensors(json: &str, data: &[u8]) -> Vec<u8> {
     let mut header = json.to_owned();
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(' ');
     }
     let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
