@@ -58,9 +58,12 @@ impl<'a> Tensor<'a> {
             }
             StorageRecord::Hyper(hyper) => {
                 let tensor = HyperTensor::validate(hyper, index)?;
-                let first = record.shape.first().copied().unwrap_or(1);
+                let first = rows_of(&record.shape);
                 if tensor.rows != first || u64::from(tensor.rows) * u64::from(tensor.row_len) != u64::from(len) {
-                    return Err(invalid("rows", "rows × row_len must equal the shape, with rows its first dimension"));
+                    return Err(invalid(
+                        "rows",
+                        "rows × row_len must equal the shape, with rows its first dimension (1 for a vector)",
+                    ));
                 }
                 TensorData::Hyper(tensor)
             }
@@ -121,9 +124,9 @@ impl<'a> Tensor<'a> {
         &self.data
     }
 
-    /// Number of rows: the first dimension, or 1 for a scalar.
+    /// Number of rows: the first dimension, or 1 for a scalar or a vector.
     pub fn rows(&self) -> u32 {
-        self.shape.first().copied().unwrap_or(1)
+        rows_of(&self.shape)
     }
 
     /// Values per row.
@@ -346,6 +349,16 @@ impl<'a> HyperTensor<'a> {
     pub fn decode_row_i16(&self, row: u32, out: &mut [i16]) -> Result<(), Error> {
         check_buffer(out.len(), self.row_len as usize)?;
         self.decode_row_with(row, |column, q| out[column] = q.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
+    }
+}
+
+/// Rows of a tensor of `shape`: its first dimension when it has two or more, else 1, so
+/// that a vector is one row of pairs rather than many rows of one value.
+fn rows_of(shape: &[u32]) -> u32 {
+    if shape.len() >= 2 {
+        shape[0]
+    } else {
+        1
     }
 }
 

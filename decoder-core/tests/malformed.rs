@@ -74,7 +74,7 @@ impl Fixture {
         }
     }
 
-    /// A 4 × 3 tensor (odd rows), two groups of two rows, one outlier ring.
+    /// Returns a 4 × 3 tensor (odd rows) with two groups of two rows and one outlier ring.
     fn conv(&self) -> HyperRecord<'_> {
         HyperRecord {
             rows: 4,
@@ -90,7 +90,7 @@ impl Fixture {
         }
     }
 
-    /// A 2 × 2 × 2 tensor viewed as 2 rows of 4, one group per row, no rings.
+    /// Returns a 2 × 2 × 2 tensor viewed as 2 rows of 4, with one group per row and no rings.
     fn fc(&self) -> HyperRecord<'_> {
         HyperRecord {
             rows: 2,
@@ -312,7 +312,7 @@ fn truncated_payload_with_matching_header_is_malformed() {
     let records = fixture.records();
     let parts = payload_parts(3, &records);
     let payload = parts.concat();
-    // Record k ends at ends[k]; ends[0] is the end of the model record.
+    // Record k ends at ends[k], and ends[0] is the end of the model record.
     let ends: Vec<usize> = parts
         .iter()
         .scan(0, |end, part| {

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 // Deterministic test data.
 // ---------------------------------------------------------------------------------------
 
-/// SplitMix64: a small seeded generator, so every run sees the same values.
+/// SplitMix64: a small seeded generator, so every run generates the same values.
 struct Rng(u64);
 
 impl Rng {
@@ -269,6 +269,17 @@ fn verify_rejects_values_outside_bound() {
     assert!(matches!(error, VerifyError::OutOfBound { index: 100, .. }), "{error}");
 }
 
+#[test]
+fn verify_rejects_missing_originals() {
+    // Every value must be compared: fewer originals than tensors, or fewer values than
+    // the tensor holds, must not pass unchecked.
+    let data = generate(Distribution::Gaussian, 256, 8);
+    let encoded = encode_tensor("w", &[16, 16], &data, Mode::Bits(4)).unwrap();
+    let bytes = to_bytes(std::slice::from_ref(&encoded), &[]);
+    assert!(verify(&bytes, std::slice::from_ref(&encoded), &[]).is_err(), "no originals were given");
+    assert!(verify(&bytes, std::slice::from_ref(&encoded), &[&data[..10]]).is_err(), "10 of 256 values were given");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -337,8 +348,7 @@ fn matrices_keep_bit_budget() {
 #[test]
 fn vector_keeps_bit_budget() {
     // A 1-D tensor (a bias, a batch-norm scale) of 4096 values at 4 bits per weight.
-    // NOTE: this fails while a 1-D tensor is encoded as 4096 rows of one value: each
-    // pair then carries one weight and one padding value, so a weight costs 2b bits.
+    // A vector must be one row of pairs, not 4096 rows of one value and one padding.
     let data = generate(Distribution::Gaussian, 4096, 22);
     let encoded = encode_tensor("bias", &[4096], &data, Mode::Bits(4)).unwrap();
     let used = index_bits_per_weight(&encoded);

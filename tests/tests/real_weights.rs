@@ -18,7 +18,7 @@ const BITS_PER_WEIGHT: std::ops::RangeInclusive<f64> = 3.9..=6.0;
 
 /// Largest relative MSE accepted for an encoded tensor at 4 bits per weight, unless even
 /// the reference scalar quantizer cannot reach it (see [`lloyd_max_rel_mse`]).
-const MAX_REL_MSE: f64 = 0.03;
+const MAX_REL_MSE: f64 = 0.05;
 
 /// Largest ratio of an encoded tensor's relative MSE to that of the reference: a 16-level
 /// Lloyd–Max scalar quantizer fitted to the whole tensor, which also spends 4 bits per

@@ -202,7 +202,8 @@ pub fn encode_tensor(name: &str, shape: &[usize], data: &[f32], mode: Mode) -> R
     if matches!(mode, Mode::Lossless) || data.len() < MIN_ENCODED_VALUES {
         return Ok(raw);
     }
-    let rows = shape32.first().copied().unwrap_or(1);
+    // A vector is one row, so its values pair up instead of each pairing with padding.
+    let rows = if shape32.len() >= 2 { shape32[0] } else { 1 };
     let row_len = (data.len() / rows as usize) as u32;
     let layout = Layout { rows, row_len, data };
     let hyper = match mode {
