@@ -167,12 +167,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Joins an error and its causes with ": ", leaving out a cause whose text the message
+/// already contains (several error types repeat their source in their own text).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("hyperc: error: {error:#}");
+            eprintln!("hyperc: error: {}", error_chain(&error));
             ExitCode::FAILURE
         }
     }

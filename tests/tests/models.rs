@@ -128,3 +128,30 @@ fn fully_int8_model_is_rejected_without_output() {
     assert!(!output.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no temporary file left");
 }
+
+#[test]
+fn engine_rejects_small_buffers() {
+    let Some(model) = hyperc::require_model_file("engine_rejects_small_buffers", "ad01_fp32.tflite") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let container = std::fs::read(encode_to(&model, dir.path(), Mode::Bits(4))).unwrap();
+    let model = decoder_core::Model::parse(&container).unwrap();
+    let input = vec![0.5f32; model.input_len().unwrap()];
+    let mut output = vec![0.0f32; model.output_len().unwrap()];
+    let mut arena = vec![0.0f32; model.arena_len()];
+    let mut scratch = vec![0.0f32; model.scratch_len()];
+    model.run(&input, &mut arena, &mut scratch, &mut output).unwrap();
+
+    let mut small_arena = vec![0.0f32; model.arena_len() - 1];
+    let error = model.run(&input, &mut small_arena, &mut scratch, &mut output).unwrap_err();
+    assert_eq!(error, decoder_core::Error::BufferLength { expected: model.arena_len(), found: model.arena_len() - 1 });
+    let mut small_scratch = vec![0.0f32; model.scratch_len() - 1];
+    let error = model.run(&input, &mut arena, &mut small_scratch, &mut output).unwrap_err();
+    assert_eq!(
+        error,
+        decoder_core::Error::BufferLength { expected: model.scratch_len(), found: model.scratch_len() - 1 }
+    );
+    let error = model.run(&input[1..], &mut arena, &mut scratch, &mut output).unwrap_err();
+    assert!(matches!(error, decoder_core::Error::BufferLength { .. }), "{error}");
+}
