@@ -19,6 +19,14 @@ pub enum VerifyError {
         /// Tensors found.
         found: u32,
     },
+    /// The caller passed a different number of original tensors than encoded ones.
+    #[error("{found} original tensors were given to check {expected} encoded ones")]
+    Originals {
+        /// Encoded tensors.
+        expected: usize,
+        /// Original tensors given.
+        found: usize,
+    },
     /// A tensor has another name or shape than the one written.
     #[error("tensor #{index} reads back as '{found}' where '{expected}' was written")]
     Mismatch {
@@ -65,6 +73,9 @@ pub fn to_bytes(tensors: &[EncodedTensor], graph: &[u8]) -> Vec<u8> {
 /// Parses `bytes` with the decoder and checks that tensor `i` has the name and shape of
 /// `tensors[i]` and that every value lies within its recorded bound of `originals[i]`.
 pub fn verify(bytes: &[u8], tensors: &[EncodedTensor], originals: &[&[f32]]) -> Result<(), VerifyError> {
+    if originals.len() != tensors.len() {
+        return Err(VerifyError::Originals { expected: tensors.len(), found: originals.len() });
+    }
     let container = Container::parse(bytes)?;
     if container.tensor_count() as usize != tensors.len() {
         return Err(VerifyError::TensorCount { expected: tensors.len(), found: container.tensor_count() });
