@@ -280,10 +280,13 @@ impl<'a> HyperTensor<'a> {
     /// Parameters of group `group`.
     pub fn group(&self, group: u32) -> Result<Group<'a>, Error> {
         let len = self.codebook.group_len();
-        let start = group as usize * len;
-        self.groups.get(start..start + len).and_then(|bytes| Group::parse(bytes, self.codebook.rings)).ok_or(
-            Error::OutOfBounds { what: "group", requested: group, available: self.rows.div_ceil(self.group_rows) },
-        )
+        // Checked arithmetic: on 32-bit targets the product can overflow `usize`.
+        let bytes = (group as usize).checked_mul(len).and_then(|start| self.groups.get(start..start.checked_add(len)?));
+        bytes.and_then(|bytes| Group::parse(bytes, self.codebook.rings)).ok_or(Error::OutOfBounds {
+            what: "group",
+            requested: group,
+            available: self.rows.div_ceil(self.group_rows),
+        })
     }
 
     /// Reads the stored codeword index of pair `pair` of row `row`.

@@ -19,8 +19,8 @@ pub enum VerifyError {
         /// Tensors found.
         found: u32,
     },
-    /// The caller passed a different number of original tensors than encoded ones.
-    #[error("{found} original tensors were given to check {expected} encoded ones")]
+    /// The originals given do not match the encoded tensors in count or length.
+    #[error("{found} original tensors or values were given to check {expected}")]
     Originals {
         /// Encoded tensors.
         expected: usize,
@@ -90,6 +90,9 @@ pub fn verify(bytes: &[u8], tensors: &[EncodedTensor], originals: &[&[f32]]) -> 
                 expected: format!("{} {:?}", written.name, written.shape),
                 found: format!("{} {:?}", stored.name(), stored_shape),
             });
+        }
+        if original.len() != stored.len() as usize {
+            return Err(VerifyError::Originals { expected: stored.len() as usize, found: original.len() });
         }
         decoded.clear();
         decoded.resize(stored.len() as usize, 0.0f32);
