@@ -54,7 +54,7 @@ pub struct TensorRecord<'a> {
     pub max_abs_error: f32,
     /// Relative mean squared error ‖w − ŵ‖² / ‖w‖² measured by the encoder.
     pub rel_mse: f32,
-    /// How the values are stored.
+    /// Storage of the values.
     #[serde(borrow)]
     pub storage: StorageRecord<'a>,
 }
@@ -159,7 +159,7 @@ impl<'a> Container<'a> {
         self.size
     }
 
-    /// The postcard-encoded operator graph; empty for a weights-only container.
+    /// Returns the postcard-encoded operator graph, which is empty for a weights-only container.
     pub fn graph(&self) -> &'a [u8] {
         self.graph
     }

@@ -1,7 +1,7 @@
 //! Runs a container's graph: one inference in a caller-provided arena and scratch buffer.
 //!
-//! The arena holds every activation at the offset the host planned; the scratch buffer
-//! holds one decoded weight row followed by one decoded bias. Both sizes are stored in the
+//! The arena contains every activation at the offset the host planned, and the scratch
+//! buffer contains one decoded weight row followed by one decoded bias. Both sizes are stored in the
 //! container ([`Model::arena_len`], [`Model::scratch_len`]), so firmware can size static
 //! buffers at build time. A buffer that is too small is an error, not a fault.
 

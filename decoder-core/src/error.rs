@@ -51,7 +51,7 @@ pub enum Error {
         field: &'static str,
         /// Position of the tensor in the container, when the field belongs to one.
         tensor: Option<u32>,
-        /// Which rule the value breaks.
+        /// Rule the value breaks.
         reason: &'static str,
     },
     /// A length or count differs from the one implied by other fields.
@@ -74,7 +74,7 @@ pub enum Error {
     },
     /// A row, pair or tensor position past the end.
     OutOfBounds {
-        /// What was requested (`"row"`, `"pair"`, `"tensor"`).
+        /// Kind of position requested (`"row"`, `"pair"`, `"tensor"`).
         what: &'static str,
         /// The position requested.
         requested: u32,

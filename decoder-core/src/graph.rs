@@ -31,7 +31,7 @@ pub struct GraphRecord<'a> {
     pub bias_scratch_len: u32,
     /// Value that receives the model input.
     pub input: u16,
-    /// Value that holds the model output.
+    /// Value that contains the model output.
     pub output: u16,
     /// Value table, [`VALUE_ENTRY_LEN`] bytes per value: offset (u32), rank (u8), four
     /// dimensions (u32), all little endian; unused dimensions are 1.
@@ -174,14 +174,14 @@ impl Value {
         self.len() == 0
     }
 
-    /// The last three dimensions as height, width, channels (1 where the rank is lower).
+    /// Returns the last three dimensions as height, width and channels (1 where the rank is lower).
     pub fn hwc(&self) -> Hwc {
         let rank = usize::from(self.rank).clamp(1, MAX_VALUE_RANK);
         let dim = |from_end: usize| if from_end <= rank { self.dims[rank - from_end] } else { 1 };
         Hwc { h: dim(3), w: dim(2), c: dim(1) }
     }
 
-    /// The innermost dimension.
+    /// Returns the innermost dimension.
     pub fn last_dim(&self) -> u32 {
         let rank = usize::from(self.rank).clamp(1, MAX_VALUE_RANK);
         self.dims[rank - 1]
@@ -285,12 +285,12 @@ impl<'a> Graph<'a> {
         self.op_count
     }
 
-    /// The model input value.
+    /// Returns the model input value.
     pub fn input(&self) -> Result<Value, Error> {
         self.value(self.input)
     }
 
-    /// The model output value.
+    /// Returns the model output value.
     pub fn output(&self) -> Result<Value, Error> {
         self.value(self.output)
     }

@@ -22,7 +22,7 @@ pub struct Tensor<'a> {
     data: TensorData<'a>,
 }
 
-/// How a tensor's values are stored.
+/// Storage of a tensor's values.
 #[derive(Debug, Clone, Copy)]
 pub enum TensorData<'a> {
     /// Little-endian float32 values, row-major.
@@ -119,7 +119,7 @@ impl<'a> Tensor<'a> {
         self.record_len = len as u32;
     }
 
-    /// The stored representation.
+    /// Returns the stored representation.
     pub fn data(&self) -> &TensorData<'a> {
         &self.data
     }
@@ -262,7 +262,7 @@ impl<'a> HyperTensor<'a> {
         self.scale
     }
 
-    /// The codebook shared by all groups.
+    /// Returns the codebook shared by all groups.
     pub fn codebook(&self) -> &Codebook {
         &self.codebook
     }

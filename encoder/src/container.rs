@@ -11,7 +11,7 @@ pub enum VerifyError {
     /// The decoder rejects the container.
     #[error("the decoder rejects the written container: {0}")]
     Decode(#[from] decoder_core::Error),
-    /// The container holds a different number of tensors.
+    /// The container contains a different number of tensors.
     #[error("the container holds {found} tensors, {expected} were written")]
     TensorCount {
         /// Tensors written.

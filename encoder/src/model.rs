@@ -26,7 +26,7 @@ pub struct EncodedModel {
     pub lowered: Lowered,
 }
 
-/// The mode a constant is encoded with.
+/// Returns the mode a constant is encoded with.
 pub fn mode_for(constant: &Constant, mode: Mode) -> Mode {
     match (constant.role, mode) {
         (Role::Bias, _) => Mode::Lossless,

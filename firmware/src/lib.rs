@@ -1,7 +1,7 @@
 //! Firmware that runs a hyperc model container on a microcontroller.
 //!
 //! TODO: the device binaries (cortex-m-rt and riscv-rt entry points, defmt logging,
-//! board glue) are not written yet; this crate holds the board-independent inference
+//! board glue) are not written yet; this crate contains the board-independent inference
 //! loop they will share.
 #![no_std]
 #![deny(missing_docs)]

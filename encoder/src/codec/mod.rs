@@ -33,7 +33,7 @@ const GRID_LIMIT: f64 = 32_000.0;
 /// Pairs on which the default settings are compared before the whole tensor is encoded.
 const SAMPLE_PAIRS: u64 = 32_768;
 
-/// How tensors are encoded.
+/// Encoding mode of a tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// A target of this many index bits per weight (1 to 8), with the square side,
@@ -84,7 +84,7 @@ pub enum EncodeError {
     Shape {
         /// Tensor name.
         tensor: String,
-        /// What is wrong with the shape.
+        /// Reason the shape is rejected.
         reason: String,
     },
 }
@@ -268,7 +268,7 @@ impl Layout<'_> {
         self.row_len.div_ceil(2)
     }
 
-    /// The pair `pair` of row `row`; the second value is `None` for the padding of an odd row.
+    /// Returns pair `pair` of row `row`. The second value is `None` for the padding of an odd row.
     fn pair(&self, row: u32, pair: u32) -> (f32, Option<f32>) {
         let start = row as usize * self.row_len as usize + 2 * pair as usize;
         let second = if 2 * pair + 1 < self.row_len { Some(self.data[start + 1]) } else { None };
@@ -349,7 +349,7 @@ fn geometry(stats: &GroupStats, plan: &Plan) -> Geometry {
     Geometry { side, radii }
 }
 
-/// The fixed-point step that keeps every codeword of every group inside the `i16` range.
+/// Returns the fixed-point step that keeps every codeword of every group inside the `i16` range.
 fn tensor_scale(data: &[f32], stats: &[GroupStats], geometries: &[Geometry]) -> f32 {
     let mut reach = data.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
     for (s, g) in stats.iter().zip(geometries) {
@@ -554,7 +554,7 @@ fn measure(hyper: &HyperData, data: &[f32]) -> (f32, f32) {
     (round_up(max_error), rel_mse as f32)
 }
 
-/// The smallest float32 not below `value`.
+/// Returns the smallest float32 not below `value`.
 pub fn round_up(value: f64) -> f32 {
     let rounded = value as f32;
     if f64::from(rounded) < value {

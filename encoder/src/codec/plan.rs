@@ -9,7 +9,7 @@ use super::lattice::best_generator;
 /// cost 6 + 4·C bytes, so with 2,048 values they add at most 0.07 bits per value.
 pub const TARGET_GROUP_VALUES: usize = 2048;
 
-/// How the side `L` of the inner square is set for each group.
+/// Rule that sets the side `L` of each group's inner square.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Side {
     /// `L = factor · σ`, with σ the standard deviation of the group's values.
@@ -61,7 +61,7 @@ pub fn default_candidates(index_bits: u8, group_rows: u32) -> Vec<Plan> {
     plans
 }
 
-/// The settings of the published experiments: a square of absolute side `side`,
+/// Returns the settings of the published experiments: a square of absolute side `side`,
 /// `side_points²` codewords on the reference's sheared grid, and 1 to `max_rings` rings.
 pub fn preset_candidates(side: f64, side_points: u32, max_rings: u8, rows: u32) -> Vec<Plan> {
     let trajectory = Trajectory::sheared_grid(side_points);

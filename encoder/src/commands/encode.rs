@@ -17,11 +17,11 @@ pub struct EncodeConfig {
     pub input: PathBuf,
     /// Container to write.
     pub output: PathBuf,
-    /// How tensors are encoded.
+    /// Encoding mode.
     pub mode: Mode,
 }
 
-/// What an encode run wrote.
+/// Summary of an encode run.
 #[derive(Debug, Clone, Serialize)]
 pub struct EncodeReport {
     /// Tensors written.

@@ -1,4 +1,4 @@
-//! `hyperc inspect`: what a container holds and how well it is compressed.
+//! `hyperc inspect`: the contents of a container and how well it is compressed.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -67,7 +67,7 @@ pub struct Summary {
     pub tensors: Vec<TensorSummary>,
 }
 
-/// What the device needs to run a model container.
+/// Device resources a model container needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct GraphSummary {
     /// Operators in execution order, by TFLite name.

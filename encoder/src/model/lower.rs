@@ -28,7 +28,7 @@ pub struct Constant {
     pub shape: Vec<usize>,
     /// Values, row-major.
     pub data: Vec<f32>,
-    /// How it is used.
+    /// Use of the constant in the graph.
     pub role: Role,
 }
 
@@ -55,7 +55,7 @@ pub struct LowerError {
     pub operator: usize,
     /// TFLite operator name.
     pub op: &'static str,
-    /// What is unsupported and what to do.
+    /// Reason for the rejection and what to do.
     pub reason: String,
 }
 
@@ -120,7 +120,7 @@ impl Lowering<'_> {
         }
     }
 
-    /// The value id of activation tensor `tensor`, created on first use.
+    /// Returns the value id of activation tensor `tensor`, creating it on first use.
     fn value(&mut self, tensor: usize, operator: usize, op: &'static str) -> Result<u16, LowerError> {
         if let Some(&id) = self.value_ids.get(&tensor) {
             return Ok(id);
