@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` and `make demo` need on a fresh machine: the pinned Rust
-# toolchain with its cross targets (from rust-toolchain.toml). Safe to run repeatedly.
+# toolchain with its cross targets (from rust-toolchain.toml) and QEMU. Safe to run
+# repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +24,22 @@ for component in clippy rustfmt; do
     rustup component list --installed --toolchain "$toolchain" | grep -q "^$component" \
         || rustup component add --toolchain "$toolchain" "$component"
 done
+
+# QEMU for the device tests and the demo. Debian's qemu-system-arm and qemu-system-misc
+# conflict when installed in one command with recommended packages, so they are
+# installed one after the other, the second without recommendations.
+if ! command -v qemu-system-arm >/dev/null || ! command -v qemu-system-riscv32 >/dev/null; then
+    if ! command -v apt-get >/dev/null; then
+        echo "setup: install QEMU (qemu-system-arm and qemu-system-riscv32) with your package manager" >&2
+        exit 1
+    fi
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    command -v qemu-system-arm >/dev/null || $sudo apt-get install -y -qq qemu-system-arm
+    command -v qemu-system-riscv32 >/dev/null \
+        || $sudo apt-get install -y -qq --no-install-recommends qemu-system-misc
+fi

@@ -1,7 +1,15 @@
-//! Descriptions of the boards hyperc firmware runs on: memory sizes, the QEMU machine
-//! that emulates them and the probe-rs chip name that flashes them.
+//! The boards hyperc firmware runs on.
+//!
+//! The [`BOARDS`] table describes each board's memory, the QEMU machine that emulates it
+//! or the probe-rs chip that flashes it; the firmware's build script and the host runner
+//! both read it. On the devices themselves (`target_os = "none"`), [`device`] holds the
+//! glue the firmware needs: a cycle counter, stack painting, the defmt transport and the
+//! exit call, so the firmware has no board-specific code.
 #![no_std]
 #![deny(missing_docs)]
+
+#[cfg(target_os = "none")]
+pub mod device;
 
 /// Instruction set family of a board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,84 +24,258 @@ pub enum Architecture {
     Riscv32imac,
 }
 
+impl Architecture {
+    /// The Rust target triple that builds for it.
+    pub const fn target(self) -> &'static str {
+        match self {
+            Architecture::ThumbV6m => "thumbv6m-none-eabi",
+            Architecture::ThumbV7m => "thumbv7m-none-eabi",
+            Architecture::ThumbV7emHf => "thumbv7em-none-eabihf",
+            Architecture::Riscv32imac => "riscv32imac-unknown-none-elf",
+        }
+    }
+
+    /// The QEMU system emulator for it.
+    pub const fn qemu_binary(self) -> &'static str {
+        match self {
+            Architecture::Riscv32imac => "qemu-system-riscv32",
+            _ => "qemu-system-arm",
+        }
+    }
+
+    /// Whether the runtime is cortex-m-rt (true) or riscv-rt (false).
+    pub const fn is_arm(self) -> bool {
+        !matches!(self, Architecture::Riscv32imac)
+    }
+}
+
+/// How a board is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    /// Emulated by this QEMU machine; logs and input files go over semihosting.
+    Qemu {
+        /// The `-M` machine name.
+        machine: &'static str,
+    },
+    /// A real board flashed and run by `probe-rs run`; logs go over RTT.
+    Probe {
+        /// The `--chip` name.
+        chip: &'static str,
+    },
+}
+
 /// One board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Board {
-    /// Short name used on the command line.
+    /// Short name used on the command line and as the firmware's cargo feature.
     pub name: &'static str,
     /// Instruction set.
     pub architecture: Architecture,
-    /// Flash size in bytes.
+    /// Address the firmware image starts at.
+    pub flash_origin: u32,
+    /// Flash available to the firmware, in bytes.
     pub flash_bytes: u32,
-    /// RAM size in bytes, as on the real board.
+    /// Address of RAM.
+    pub ram_origin: u32,
+    /// RAM size in bytes, as on the real board even where QEMU emulates more.
     pub ram_bytes: u32,
-    /// QEMU machine that emulates it, if any.
-    pub qemu_machine: Option<&'static str>,
-    /// probe-rs chip name, for real boards.
-    pub probe_rs_chip: Option<&'static str>,
+    /// Bytes of RAM the linker script reserves for the stack.
+    pub stack_bytes: u32,
+    /// How the board is run.
+    pub runner: Runner,
 }
+
+impl Board {
+    /// Whether the board is emulated by QEMU.
+    pub const fn is_qemu(&self) -> bool {
+        matches!(self.runner, Runner::Qemu { .. })
+    }
+
+    /// The `memory.x` linker script fragment for this board's runtime.
+    ///
+    /// Writes into `out` and returns the number of bytes used, or `None` if `out` is too
+    /// small (512 bytes always suffice).
+    pub fn memory_x<'a>(&self, out: &'a mut [u8]) -> Option<&'a str> {
+        let mut w = Writer { buf: out, len: 0 };
+        let (flash, ram) = (self.flash_origin, self.ram_origin);
+        if self.name == "rpi-pico" {
+            // The boot ROM copies the first 256 bytes of flash (boot2) and runs them; the
+            // vector table follows.
+            w.push_fmt(format_args!(
+                "MEMORY {{\n  BOOT2 : ORIGIN = {flash:#x}, LENGTH = 0x100\n  FLASH : ORIGIN = {:#x}, LENGTH = {}\n  RAM : ORIGIN = {ram:#x}, LENGTH = {}\n}}\n",
+                flash + 0x100,
+                self.flash_bytes - 0x100,
+                self.ram_bytes
+            ))?;
+            w.push_fmt(format_args!(
+                "SECTIONS {{\n  .boot2 ORIGIN(BOOT2) : {{ KEEP(*(.boot2)); }} > BOOT2\n}} INSERT BEFORE .text;\n"
+            ))?;
+        } else {
+            w.push_fmt(format_args!(
+                "MEMORY {{\n  FLASH : ORIGIN = {flash:#x}, LENGTH = {}\n  RAM : ORIGIN = {ram:#x}, LENGTH = {}\n}}\n",
+                self.flash_bytes, self.ram_bytes
+            ))?;
+        }
+        if self.architecture.is_arm() {
+            // cortex-m-rt puts the stack at the top of RAM; `_stack_end` marks its floor.
+            w.push_fmt(format_args!("_hyperc_stack_bytes = {};\n", self.stack_bytes))?;
+            w.push_fmt(format_args!(
+                "ASSERT(_stack_start - _stack_end >= _hyperc_stack_bytes, \"hyperc: static data leaves less than the reserved stack in RAM\");\n"
+            ))?;
+        } else {
+            w.push_fmt(format_args!(
+                "REGION_ALIAS(\"REGION_TEXT\", FLASH);\nREGION_ALIAS(\"REGION_RODATA\", FLASH);\nREGION_ALIAS(\"REGION_DATA\", RAM);\nREGION_ALIAS(\"REGION_BSS\", RAM);\nREGION_ALIAS(\"REGION_HEAP\", RAM);\nREGION_ALIAS(\"REGION_STACK\", RAM);\n_hyperc_stack_bytes = {};\n",
+                self.stack_bytes
+            ))?;
+            w.push_fmt(format_args!(
+                "ASSERT(_stack_start - __estack >= _hyperc_stack_bytes, \"hyperc: static data leaves less than the reserved stack in RAM\");\n"
+            ))?;
+        }
+        let len = w.len;
+        core::str::from_utf8(&out[..len]).ok()
+    }
+}
+
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Writer<'_> {
+    fn push_fmt(&mut self, args: core::fmt::Arguments<'_>) -> Option<()> {
+        core::fmt::write(self, args).ok()
+    }
+}
+
+impl core::fmt::Write for Writer<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+const KIB: u32 = 1024;
 
 /// The boards hyperc targets.
 pub const BOARDS: &[Board] = &[
     Board {
         name: "lm3s6965evb",
         architecture: Architecture::ThumbV7m,
-        flash_bytes: 256 * 1024,
-        ram_bytes: 64 * 1024,
-        qemu_machine: Some("lm3s6965evb"),
-        probe_rs_chip: None,
+        flash_origin: 0x0000_0000,
+        flash_bytes: 256 * KIB,
+        ram_origin: 0x2000_0000,
+        ram_bytes: 64 * KIB,
+        stack_bytes: 4 * KIB,
+        runner: Runner::Qemu { machine: "lm3s6965evb" },
     },
     Board {
         name: "mps2-an386",
         architecture: Architecture::ThumbV7emHf,
-        flash_bytes: 4 * 1024 * 1024,
-        ram_bytes: 4 * 1024 * 1024,
-        qemu_machine: Some("mps2-an386"),
-        probe_rs_chip: None,
+        flash_origin: 0x0000_0000,
+        flash_bytes: 4096 * KIB,
+        ram_origin: 0x2000_0000,
+        ram_bytes: 4096 * KIB,
+        stack_bytes: 16 * KIB,
+        runner: Runner::Qemu { machine: "mps2-an386" },
     },
     Board {
         name: "microbit",
         architecture: Architecture::ThumbV6m,
-        flash_bytes: 256 * 1024,
-        ram_bytes: 16 * 1024,
-        qemu_machine: Some("microbit"),
-        probe_rs_chip: None,
+        flash_origin: 0x0000_0000,
+        flash_bytes: 256 * KIB,
+        ram_origin: 0x2000_0000,
+        ram_bytes: 16 * KIB,
+        stack_bytes: 4 * KIB,
+        runner: Runner::Qemu { machine: "microbit" },
     },
     Board {
         name: "sifive_e",
         architecture: Architecture::Riscv32imac,
-        flash_bytes: 4 * 1024 * 1024,
-        ram_bytes: 16 * 1024,
-        qemu_machine: Some("sifive_e"),
-        probe_rs_chip: None,
+        flash_origin: 0x2040_0000,
+        flash_bytes: 4096 * KIB,
+        ram_origin: 0x8000_0000,
+        ram_bytes: 16 * KIB,
+        stack_bytes: 4 * KIB,
+        runner: Runner::Qemu { machine: "sifive_e" },
     },
     Board {
         name: "nrf52840-dk",
         architecture: Architecture::ThumbV7emHf,
-        flash_bytes: 1024 * 1024,
-        ram_bytes: 256 * 1024,
-        qemu_machine: None,
-        probe_rs_chip: Some("nRF52840_xxAA"),
+        flash_origin: 0x0000_0000,
+        flash_bytes: 1024 * KIB,
+        ram_origin: 0x2000_0000,
+        ram_bytes: 256 * KIB,
+        stack_bytes: 16 * KIB,
+        runner: Runner::Probe { chip: "nRF52840_xxAA" },
     },
     Board {
         name: "rpi-pico",
         architecture: Architecture::ThumbV6m,
-        flash_bytes: 2 * 1024 * 1024,
-        ram_bytes: 264 * 1024,
-        qemu_machine: None,
-        probe_rs_chip: Some("RP2040"),
+        flash_origin: 0x1000_0000,
+        flash_bytes: 2048 * KIB,
+        ram_origin: 0x2000_0000,
+        ram_bytes: 256 * KIB,
+        stack_bytes: 16 * KIB,
+        runner: Runner::Probe { chip: "RP2040" },
     },
     Board {
         name: "hifive1-revb",
         architecture: Architecture::Riscv32imac,
-        flash_bytes: 4 * 1024 * 1024,
-        ram_bytes: 16 * 1024,
-        qemu_machine: None,
-        probe_rs_chip: Some("fe310-g002"),
+        // The first 64 KiB of flash hold SiFive's bootloader, which jumps here.
+        flash_origin: 0x2001_0000,
+        flash_bytes: 4032 * KIB,
+        ram_origin: 0x8000_0000,
+        ram_bytes: 16 * KIB,
+        stack_bytes: 4 * KIB,
+        runner: Runner::Probe { chip: "fe310-g002" },
     },
 ];
 
 /// Returns the board called `name`.
 pub fn find(name: &str) -> Option<&'static Board> {
     BOARDS.iter().find(|b| b.name == name)
+}
+
+/// Names of all boards, for messages.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    BOARDS.iter().map(|b| b.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for (i, board) in BOARDS.iter().enumerate() {
+            assert_eq!(find(board.name), Some(board));
+            assert!(BOARDS[..i].iter().all(|b| b.name != board.name), "{} listed twice", board.name);
+        }
+        assert_eq!(find("no-such-board"), None);
+    }
+
+    #[test]
+    fn memory_fits_the_stack_and_is_aligned() {
+        for board in BOARDS {
+            assert!(board.stack_bytes < board.ram_bytes, "{}", board.name);
+            assert_eq!(board.ram_origin % 8, 0, "{}", board.name);
+            assert_eq!(board.flash_origin % 256, 0, "{}", board.name);
+        }
+    }
+
+    #[test]
+    fn memory_x_names_the_regions_each_runtime_needs() {
+        let mut buf = [0u8; 1024];
+        let pico = find("rpi-pico").unwrap().memory_x(&mut buf).unwrap();
+        assert!(pico.contains("BOOT2 : ORIGIN = 0x10000000, LENGTH = 0x100"), "{pico}");
+        assert!(pico.contains("FLASH : ORIGIN = 0x10000100, LENGTH = 2096896"), "{pico}");
+        let mut buf = [0u8; 1024];
+        let sifive = find("sifive_e").unwrap().memory_x(&mut buf).unwrap();
+        assert!(sifive.contains("REGION_ALIAS(\"REGION_STACK\", RAM)"), "{sifive}");
+        assert!(sifive.contains("RAM : ORIGIN = 0x80000000, LENGTH = 16384"), "{sifive}");
+        let mut small = [0u8; 16];
+        assert_eq!(find("microbit").unwrap().memory_x(&mut small), None);
+    }
 }

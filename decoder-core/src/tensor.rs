@@ -267,6 +267,11 @@ impl<'a> HyperTensor<'a> {
         &self.codebook
     }
 
+    /// The packed indices, as stored in the container.
+    pub fn indices(&self) -> &'a [u8] {
+        self.indices
+    }
+
     /// Width of one packed index in bits.
     pub fn index_bits(&self) -> u8 {
         self.index_bits

@@ -1,0 +1,200 @@
+//! Chooses the board from the cargo feature, embeds the container named by `HYPERC_MODEL`
+//! (and the inputs named by `HYPERC_INPUT`), sizes the static buffers from the container,
+//! checks that they fit the board's RAM, and writes the board's `memory.x`.
+//!
+//! Environment:
+//! - `HYPERC_MODEL`: the `.hcm` container to embed (required).
+//! - `HYPERC_INPUT`: input rows as raw little-endian f32 values (optional).
+//! - `HYPERC_INPUT_SOURCE`: `flash` or `host`; by default inputs go in flash when they
+//!   fit and are read from the host over semihosting (QEMU boards only) when they do not.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::exit;
+
+use boards::Board;
+use decoder_core::{Container, Model};
+
+/// Flash kept free for the firmware's code when deciding where inputs go.
+const CODE_RESERVE: usize = 96 * 1024;
+/// RAM used by statics other than the model's buffers (defmt logger, counters, runtime).
+const STATIC_RESERVE: usize = 1024;
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    exit(1)
+}
+
+fn board() -> &'static Board {
+    let chosen: Vec<&Board> = boards::BOARDS
+        .iter()
+        .filter(|b| env::var_os(format!("CARGO_FEATURE_{}", b.name.to_uppercase().replace('-', "_"))).is_some())
+        .collect();
+    let names = boards::names().collect::<Vec<_>>().join(", ");
+    match chosen[..] {
+        [board] => board,
+        [] => fail(&format!("choose a board with exactly one cargo feature: {names}")),
+        _ => fail("more than one board feature is enabled; choose exactly one"),
+    }
+}
+
+/// What the container asks of the firmware.
+enum Plan {
+    /// Run the graph: buffer sizes in f32 values.
+    Infer { arena: usize, scratch: usize, input: usize },
+    /// Weights only (codec golden vectors): decode every tensor row by row.
+    Decode { row: usize },
+    /// The container does not parse; the firmware reports this at run time.
+    Invalid(String),
+}
+
+fn plan(bytes: &[u8]) -> Plan {
+    let container = match Container::parse(bytes) {
+        Ok(c) => c,
+        Err(e) => return Plan::Invalid(e.to_string()),
+    };
+    if container.graph().is_empty() {
+        let mut row = 0;
+        for tensor in container.tensors() {
+            match tensor {
+                Ok(t) => row = row.max(t.row_len() as usize),
+                Err(e) => return Plan::Invalid(e.to_string()),
+            }
+        }
+        return Plan::Decode { row };
+    }
+    match Model::new(container).and_then(|m| Ok((m, m.input_len()?))) {
+        Ok((model, input)) => Plan::Infer { arena: model.arena_len(), scratch: model.scratch_len(), input },
+        Err(e) => Plan::Invalid(e.to_string()),
+    }
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=HYPERC_MODEL");
+    println!("cargo:rerun-if-env-changed=HYPERC_INPUT");
+    println!("cargo:rerun-if-env-changed=HYPERC_INPUT_SOURCE");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let board = board();
+    let target = env::var("TARGET").unwrap_or_default();
+    if target != board.architecture.target() {
+        fail(&format!("board {} needs --target {}, not {target}", board.name, board.architecture.target()));
+    }
+
+    let model_path = match env::var_os("HYPERC_MODEL") {
+        Some(p) => PathBuf::from(p),
+        None => fail("set HYPERC_MODEL to the .hcm container to embed (`hyperc encode` writes one)"),
+    };
+    println!("cargo:rerun-if-changed={}", model_path.display());
+    let model = fs::read(&model_path)
+        .unwrap_or_else(|e| fail(&format!("{}: cannot read the model container: {e}", model_path.display())));
+    let plan = plan(&model);
+    if let Plan::Invalid(reason) = &plan {
+        println!(
+            "cargo:warning={}: invalid container ({reason}); the firmware will report it and exit with status 1",
+            model_path.display()
+        );
+    }
+    let (arena, scratch, input) = match plan {
+        Plan::Infer { arena, scratch, input } => (arena, scratch, input),
+        Plan::Decode { row } => (0, row, 0),
+        Plan::Invalid(_) => (0, 0, 0),
+    };
+
+    let mut config = String::new();
+    let embedded = out.join("model.hcm");
+    fs::write(&embedded, &model).unwrap_or_else(|e| fail(&format!("{}: {e}", embedded.display())));
+    writeln!(config, "pub const BOARD: &str = {:?};", board.name).unwrap();
+    writeln!(config, "pub static CONTAINER: &[u8] = include_bytes!({:?});", embedded.display().to_string()).unwrap();
+    writeln!(config, "pub const ARENA_LEN: usize = {arena};").unwrap();
+    writeln!(config, "pub const SCRATCH_LEN: usize = {scratch};").unwrap();
+    let rows = inputs(board, &model, input, &out, &mut config);
+    writeln!(config, "pub const ROWS: usize = {rows};").unwrap();
+    fs::write(out.join("config.rs"), config).unwrap_or_else(|e| fail(&format!("config.rs: {e}")));
+
+    check_ram(board, &model_path, arena, scratch);
+
+    let mut memory = [0u8; 1024];
+    let memory = board.memory_x(&mut memory).expect("1024 bytes hold every board's memory.x");
+    fs::write(out.join("memory.x"), memory).unwrap_or_else(|e| fail(&format!("memory.x: {e}")));
+    println!("cargo:rustc-link-search={}", out.display());
+    if !board.architecture.is_arm() {
+        // riscv-rt's link.x does not include memory.x itself.
+        println!("cargo:rustc-link-arg-bins=-Tmemory.x");
+    }
+    println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    if board.architecture.is_arm() {
+        println!("cargo:rustc-link-arg-bins=--nmagic");
+    }
+}
+
+/// Writes the `INPUTS` constant and returns the number of input rows.
+fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mut String) -> usize {
+    let Some(path) = env::var_os("HYPERC_INPUT").map(PathBuf::from) else {
+        writeln!(config, "pub const INPUTS: Inputs = Inputs::None;").unwrap();
+        return 0;
+    };
+    println!("cargo:rerun-if-changed={}", path.display());
+    let bytes = fs::read(&path).unwrap_or_else(|e| fail(&format!("{}: cannot read the inputs: {e}", path.display())));
+    let row_bytes = input_len * 4;
+    if row_bytes == 0 || bytes.is_empty() || bytes.len() % row_bytes != 0 {
+        fail(&format!(
+            "{}: {} bytes are not rows of the model's input ({input_len} f32 values, {row_bytes} bytes); write the inputs as raw little-endian f32, row after row",
+            path.display(),
+            bytes.len()
+        ));
+    }
+    let rows = bytes.len() / row_bytes;
+    let fits = model.len() + bytes.len() + CODE_RESERVE <= board.flash_bytes as usize;
+    let source = env::var("HYPERC_INPUT_SOURCE").unwrap_or_default();
+    let from_host = match source.as_str() {
+        "host" => true,
+        "flash" => false,
+        "" => !fits,
+        other => fail(&format!("HYPERC_INPUT_SOURCE is {other:?}; use `flash` or `host`")),
+    };
+    if from_host {
+        if !board.is_qemu() {
+            fail(&format!(
+                "{}: {} bytes of inputs and the {}-byte model do not fit the {} KiB flash of {}, and only QEMU boards can read inputs from the host; pass fewer rows",
+                path.display(),
+                bytes.len(),
+                model.len(),
+                board.flash_bytes / 1024,
+                board.name
+            ));
+        }
+        let absolute = fs::canonicalize(&path).unwrap_or(path);
+        writeln!(config, "pub const INPUTS: Inputs = Inputs::Host(c{:?});", absolute.display().to_string()).unwrap();
+    } else {
+        let embedded = out.join("inputs.bin");
+        fs::write(&embedded, &bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", embedded.display())));
+        writeln!(
+            config,
+            "pub const INPUTS: Inputs = Inputs::Flash(include_bytes!({:?}));",
+            embedded.display().to_string()
+        )
+        .unwrap();
+    }
+    rows
+}
+
+/// Fails the build when the model's buffers and the stack reserve exceed the board's RAM.
+/// The input and output live in the arena, so the arena and scratch are all the model needs.
+fn check_ram(board: &Board, model_path: &Path, arena: usize, scratch: usize) {
+    let buffers = 4 * (arena + scratch);
+    let need = buffers + STATIC_RESERVE + board.stack_bytes as usize;
+    if need > board.ram_bytes as usize {
+        fail(&format!(
+            "{}: the model needs {need} bytes of RAM (arena {}, scratch {}, other statics {STATIC_RESERVE}, stack {}) but {} has {} bytes; choose a board with more RAM",
+            model_path.display(),
+            4 * arena,
+            4 * scratch,
+            board.stack_bytes,
+            board.name,
+            board.ram_bytes
+        ));
+    }
+}
