@@ -1,11 +1,20 @@
 //! The `hyperc` command-line tool.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hyperc::codec::{Mode, Preset};
 use hyperc::commands::{compare, decode, encode, inspect, run};
+
+/// Prints a line to standard output, returning the error instead of panicking when the
+/// reader has gone away (`hyperc run ... | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
 
 /// Compress neural-network weights with Hyper-Compression and inspect the result.
 #[derive(Debug, Parser)]
@@ -100,9 +109,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = encode::EncodeConfig { input, output: output.clone(), mode };
             let report = encode::run(&config)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!(
+                out!(
                     "wrote {}: {} tensors ({} encoded), {} weights, {} bytes, {:.3} bits/weight, max abs error {:.3e}",
                     output.display(),
                     report.tensors,
@@ -117,9 +126,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect { input, json } => {
             let summary = inspect::summarize(&input)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                out!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
-                print!("{}", inspect::render(&summary));
+                write!(std::io::stdout().lock(), "{}", inspect::render(&summary))?;
             }
         }
         Command::Run { model, input, output } => {
@@ -127,14 +136,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             match output {
                 Some(path) => {
                     hyperc::io::write_npy(&path, &[batch.rows, batch.row_len], &batch.values)?;
-                    println!("wrote {}: {} outputs of {} values", path.display(), batch.rows, batch.row_len);
+                    out!("wrote {}: {} outputs of {} values", path.display(), batch.rows, batch.row_len);
                 }
                 None => {
                     let classes = run::top1(&batch);
                     for (row, values) in batch.values.chunks_exact(batch.row_len.max(1)).enumerate() {
                         let shown: Vec<String> = values.iter().take(12).map(|v| format!("{v:.5}")).collect();
                         let more = if values.len() > 12 { " …" } else { "" };
-                        println!("row {row}: top-1 {} [{}{more}]", classes[row], shown.join(", "));
+                        out!("row {row}: top-1 {} [{}{more}]", classes[row], shown.join(", "));
                     }
                 }
             }
@@ -142,26 +151,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare { tflite, model, input, json } => {
             let result = compare::compare(&tflite, &model, &input)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&result)?);
+                out!("{}", serde_json::to_string_pretty(&result)?);
             } else {
-                println!("inputs:            {}", result.inputs);
-                println!("max abs diff:      {:.4e}", result.max_abs_diff);
-                println!("cosine (mean/min): {:.6} / {:.6}", result.mean_cosine, result.min_cosine);
+                out!("inputs:            {}", result.inputs);
+                out!("max abs diff:      {:.4e}", result.max_abs_diff);
+                out!("cosine (mean/min): {:.6} / {:.6}", result.mean_cosine, result.min_cosine);
                 if let Some(top1) = result.top1_agreement {
-                    println!("top-1 agreement:   {:.1}%", top1 * 100.0);
+                    out!("top-1 agreement:   {:.1}%", top1 * 100.0);
                 }
                 if let Some(error) = result.anomaly_score_rel_error {
-                    println!("anomaly score rel. error: {error:.4}");
+                    out!("anomaly score rel. error: {error:.4}");
                 }
-                println!(
+                out!(
                     "size:              {} bytes (.hcm) vs {} bytes (.tflite)",
-                    result.container_bytes, result.tflite_bytes
+                    result.container_bytes,
+                    result.tflite_bytes
                 );
             }
         }
         Command::Decode { input, output } => {
             let count = decode::run(&input, &output)?;
-            println!("wrote {}: {count} tensors", output.display());
+            out!("wrote {}: {count} tensors", output.display());
         }
     }
     Ok(())
@@ -181,10 +191,18 @@ fn error_chain(error: &anyhow::Error) -> String {
     message
 }
 
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe on standard output is the reader's choice, not a failure.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("hyperc: error: {}", error_chain(&error));
             ExitCode::FAILURE

@@ -451,3 +451,27 @@ fn decode_into_missing_folder_fails() {
     assert_run_failure(&output, "nowhere");
     assert_eq!(entries(dir), before);
 }
+
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let model = folder.path().join("digits.hcm");
+    let encoded = hyperc(
+        folder.path(),
+        &["encode", repo.join("examples/digits/digits.tflite").to_str().unwrap(), "-o", model.to_str().unwrap()],
+    );
+    assert_success(&encoded, "encode");
+    // The reader closes the pipe before hyperc prints its 48 rows.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hyperc"))
+        .args(["run", model.to_str().unwrap(), "--input"])
+        .arg(repo.join("examples/digits/samples.npy"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "exit {:?}, stderr: {}", output.status.code(), stderr(&output));
+    assert_eq!(stderr(&output), "", "nothing on stderr when the reader leaves");
+}

@@ -97,7 +97,11 @@ impl Report {
     fn parse_line(&mut self, line: &str) -> Result<()> {
         let fields = fields(line);
         let number = |key: &str| -> Result<u64> {
-            fields.get(key).ok_or_else(|| anyhow!("missing {key}"))?.parse().with_context(|| format!("field {key} is not a number"))
+            fields
+                .get(key)
+                .ok_or_else(|| anyhow!("missing {key}"))?
+                .parse()
+                .with_context(|| format!("field {key} is not a number"))
         };
         if line.starts_with("hyperc ") {
             self.header = Some(Header {
