@@ -7,6 +7,8 @@
 //! - `HYPERC_INPUT`: input rows as raw little-endian f32 values (optional).
 //! - `HYPERC_INPUT_SOURCE`: `flash` or `host`; by default inputs go in flash when they
 //!   fit and are read from the host over semihosting (QEMU boards only) when they do not.
+//! - `HYPERC_DECODE_ONLY=1`: decode every tensor instead of running the graph, to measure
+//!   decoding alone.
 
 use std::env;
 use std::fmt::Write as _;
@@ -50,12 +52,12 @@ enum Plan {
     Invalid(String),
 }
 
-fn plan(bytes: &[u8]) -> Plan {
+fn plan(bytes: &[u8], decode_only: bool) -> Plan {
     let container = match Container::parse(bytes) {
         Ok(c) => c,
         Err(e) => return Plan::Invalid(e.to_string()),
     };
-    if container.graph().is_empty() {
+    if container.graph().is_empty() || decode_only {
         let mut row = 0;
         for tensor in container.tensors() {
             match tensor {
@@ -75,6 +77,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=HYPERC_MODEL");
     println!("cargo:rerun-if-env-changed=HYPERC_INPUT");
     println!("cargo:rerun-if-env-changed=HYPERC_INPUT_SOURCE");
+    println!("cargo:rerun-if-env-changed=HYPERC_DECODE_ONLY");
+    let decode_only = env::var("HYPERC_DECODE_ONLY").is_ok_and(|v| v == "1");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let board = board();
     let target = env::var("TARGET").unwrap_or_default();
@@ -89,7 +93,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", model_path.display());
     let model = fs::read(&model_path)
         .unwrap_or_else(|e| fail(&format!("{}: cannot read the model container: {e}", model_path.display())));
-    let plan = plan(&model);
+    let plan = plan(&model, decode_only);
     if let Plan::Invalid(reason) = &plan {
         println!(
             "cargo:warning={}: invalid container ({reason}); the firmware will report it and exit with status 1",
@@ -106,6 +110,7 @@ fn main() {
     let embedded = out.join("model.hcm");
     fs::write(&embedded, &model).unwrap_or_else(|e| fail(&format!("{}: {e}", embedded.display())));
     writeln!(config, "pub const BOARD: &str = {:?};", board.name).unwrap();
+    writeln!(config, "pub const DECODE_ONLY: bool = {decode_only};").unwrap();
     writeln!(config, "pub static CONTAINER: &[u8] = include_bytes!({:?});", embedded.display().to_string()).unwrap();
     writeln!(config, "pub const ARENA_LEN: usize = {arena};").unwrap();
     writeln!(config, "pub const SCRATCH_LEN: usize = {scratch};").unwrap();

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: encodes the four MLPerf Tiny float models at several settings, compares
-# each container with the original model (tract) on the real inputs, and prints the
-# Markdown table recorded in BENCHMARKS.md.
+# `make bench`: regenerates the measured tables of BENCHMARKS.md, between its
+# `<!-- begin: NAME -->` and `<!-- end: NAME -->` markers, and the date and machine line:
+# - settings: the four MLPerf Tiny float models encoded at several settings and compared
+#   with the original model (tract) on the real inputs;
+# - device: the cost of decoding on the QEMU boards (hyperc-runner bench).
+# The prose around the tables is written by hand; reread it when a figure moves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +13,12 @@ if [[ ! -d $models ]]; then
     echo "bench: $models not found; set HYPERC_MODELS_DIR to the MLPerf Tiny models folder" >&2
     exit 1
 fi
-cargo build --release --locked -p hyperc >&2
+cargo build --release --locked -p hyperc -p hyperc-runner >&2
 hyperc=target/release/hyperc
 out=target/bench
 mkdir -p "$out"
 
+settings_table() {
 # model file, reference model for tract (the hybrid keyword-spotting model runs as its
 # dequantised twin), inputs
 cases=(
@@ -50,3 +54,28 @@ print(f"| {model} | `{setting}` | {compare['tflite_bytes']} | {inspect['containe
 PY
     done
 done
+}
+
+echo "bench: settings table" >&2
+settings_table >"$out/settings.md"
+echo "bench: decoder cost on the QEMU boards" >&2
+target/release/hyperc-runner bench --rows 2 >"$out/device.md"
+
+python3 - "$out" <<'PY'
+import datetime, os, pathlib, re, sys
+out = pathlib.Path(sys.argv[1])
+doc = pathlib.Path("BENCHMARKS.md")
+text = doc.read_text()
+for part in ("settings", "device"):
+    table = (out / f"{part}.md").read_text().strip()
+    pattern = re.compile(rf"(<!-- begin: {part} -->\n).*?(\n<!-- end: {part} -->)", re.S)
+    if not pattern.search(text):
+        sys.exit(f"bench: BENCHMARKS.md has no '{part}' markers")
+    text = pattern.sub(lambda m: m.group(1) + table + m.group(2), text)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+ram = round(int(open("/proc/meminfo").readline().split()[1]) / 2**20)
+machine = f"Measured on {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {ram} GiB, Linux."
+text = re.sub(r"Measured on .*? Linux\.", machine, text, count=1)
+doc.write_text(text)
+print(f"bench: BENCHMARKS.md updated ({machine})", file=sys.stderr)
+PY

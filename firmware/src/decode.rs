@@ -23,8 +23,11 @@ pub fn all(container: &Container<'_>, row: &mut [f32]) -> Result<(), Error> {
         let row_len = tensor.row_len() as usize;
         let available = row.len();
         let row = row.get_mut(..row_len).ok_or(Error::BufferLength { expected: row_len, found: available })?;
+        let mut cycles = 0;
         for r in 0..tensor.rows() {
+            let start = boards::device::cycles::now();
             tensor.decode_row_f32(r, row)?;
+            cycles += boards::device::cycles::now() - start;
             for value in row.iter() {
                 digest.update(&value.to_bits().to_le_bytes());
             }
@@ -37,7 +40,13 @@ pub fn all(container: &Container<'_>, row: &mut [f32]) -> Result<(), Error> {
                 })?;
             }
         }
-        defmt::println!("tensor={=usize} values={=u32} crc={=u32}", index, tensor.len(), digest.finalize());
+        defmt::println!(
+            "tensor={=usize} values={=u32} crc={=u32} cycles={=u64}",
+            index,
+            tensor.len(),
+            digest.finalize(),
+            cycles
+        );
     }
     Ok(())
 }

@@ -7,7 +7,8 @@
 //! - `calibration instructions=<n> cycles=<c>`: a loop of known length, timed
 //! - `row=<i> cycles=<n> top1=<k> values=<n>`, then `out=<offset> bits=[..]` lines: one
 //!   inference, outputs as f32 bit patterns
-//! - `tensor=<i> values=<n> crc=<c>`: one decoded tensor (weights-only containers)
+//! - `tensor=<i> values=<n> crc=<c> cycles=<d>`: one decoded tensor (weights-only
+//!   containers, or decode-only builds); `d` counts the decoding calls alone
 //! - `done cycles=<total> peak_stack=<bytes>`
 #![no_std]
 #![no_main]
@@ -52,7 +53,7 @@ fn run() -> Result<(), decoder_core::Error> {
     defmt::println!("calibration instructions={=u64} cycles={=u64}", instructions, cycles);
     let container = Container::parse(config::CONTAINER)?;
     let start = boards::device::cycles::now();
-    if container.graph().is_empty() {
+    if container.graph().is_empty() || config::DECODE_ONLY {
         decode::all(&container, &mut buffers.scratch)?;
     } else {
         infer::all(container, buffers)?;

@@ -31,6 +31,8 @@ pub struct BuildRequest<'a> {
     pub inputs: &'a [f32],
     /// Where the firmware reads the inputs from.
     pub input_source: InputSource,
+    /// Decode every tensor instead of running the graph (to measure decoding alone).
+    pub decode_only: bool,
 }
 
 /// A built firmware image.
@@ -87,6 +89,7 @@ pub fn build(request: &BuildRequest<'_>) -> Result<Firmware> {
         .env("CARGO_TARGET_DIR", work.join("target"))
         .env("HYPERC_MODEL", &model)
         .env("DEFMT_LOG", "info")
+        .env("HYPERC_DECODE_ONLY", if request.decode_only { "1" } else { "0" })
         .env(
             "HYPERC_INPUT_SOURCE",
             match request.input_source {

@@ -5,6 +5,7 @@
 //! [`log::Report`] is what the device logged, decoded from its defmt frames with the
 //! firmware's ELF file. [`probe::run`] hands real boards to `probe-rs run`.
 
+pub mod bench;
 pub mod build;
 pub mod image;
 pub mod log;

@@ -41,6 +41,8 @@ pub struct TensorDigest {
     pub values: u32,
     /// CRC-32 of the values, laid out as in the golden expected file.
     pub crc: u32,
+    /// Cycles spent in the decoding calls alone.
+    pub cycles: u64,
 }
 
 /// Everything one run of the firmware reported.
@@ -130,7 +132,11 @@ impl Report {
                 row.values.push(f32::from_bits(bits.trim().parse().with_context(|| format!("bits {bits:?}"))?));
             }
         } else if line.starts_with("tensor=") {
-            self.tensors.push(TensorDigest { values: number("values")? as u32, crc: number("crc")? as u32 });
+            self.tensors.push(TensorDigest {
+                values: number("values")? as u32,
+                crc: number("crc")? as u32,
+                cycles: number("cycles")?,
+            });
         } else if line.starts_with("calibration ") {
             self.calibration = Some((number("instructions")?, number("cycles")?));
         } else if line.starts_with("done ") {

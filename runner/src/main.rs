@@ -41,6 +41,13 @@ enum Commands {
         #[arg(long)]
         log: bool,
     },
+    /// Measure the cost of decoding on every QEMU board: the digits example and the
+    /// MLPerf Tiny models (from HYPERC_MODELS_DIR), compressed and raw; prints Markdown.
+    Bench {
+        /// Input rows per model.
+        #[arg(long, default_value_t = 3)]
+        rows: usize,
+    },
     /// List the boards.
     Boards,
 }
@@ -61,6 +68,37 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Commands::Bench { rows } => {
+            let repo = runner::repo_root();
+            let digits = repo.join("examples/digits");
+            let mut cases = vec![runner::bench::Case {
+                name: "digits".into(),
+                tflite: digits.join("digits.tflite"),
+                inputs: digits.join("samples.npy"),
+            }];
+            let models = hyperc::models_dir();
+            for (name, file, inputs) in [
+                ("ad01", "ad01_fp32.tflite", "ad01_rows.npy"),
+                ("kws", "kws_ref_model_float32.tflite", "kws_mfcc.npy"),
+                ("resnet8", "pretrainedResnet.tflite", "resnet8_crops.npy"),
+                ("vww", "vww_96_float.tflite", "vww_crops.npy"),
+            ] {
+                let tflite = models.join(file);
+                if tflite.is_file() {
+                    cases.push(runner::bench::Case {
+                        name: name.into(),
+                        tflite,
+                        inputs: models.join("inputs").join(inputs),
+                    });
+                } else {
+                    eprintln!("bench: {} not found; {name} skipped", tflite.display());
+                }
+            }
+            let work = runner::build::work_dir().join("bench");
+            std::fs::create_dir_all(&work)?;
+            print!("{}", runner::bench::run(&cases, rows, &work)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Commands::Boards => {
             println!("{:<14} {:<30} {:>10} {:>9}  runner", "board", "target", "flash KiB", "RAM KiB");
             for b in boards::BOARDS {
@@ -95,7 +133,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 None => None,
             };
             eprintln!("building the firmware for {} ...", board.name);
-            let firmware = build(&BuildRequest { board, model: &model, inputs: &inputs, input_source })?;
+            let firmware =
+                build(&BuildRequest { board, model: &model, inputs: &inputs, input_source, decode_only: false })?;
             if !board.is_qemu() {
                 eprintln!("flashing {} with probe-rs ...", board.name);
                 let status = runner::probe::run(&firmware)?;

@@ -48,7 +48,7 @@ fn board(name: &str) -> &'static Board {
 }
 
 fn build(board: &'static Board, model: &Path, inputs: &[f32]) -> runner::Firmware {
-    runner::build(&BuildRequest { board, model, inputs, input_source: InputSource::Auto })
+    runner::build(&BuildRequest { board, model, inputs, input_source: InputSource::Auto, decode_only: false })
         .unwrap_or_else(|e| panic!("{}: {e:#}", board.name))
 }
 
@@ -128,12 +128,67 @@ fn golden_digests() -> (Vec<u8>, Vec<(u32, u32)>) {
     (container, digests)
 }
 
+/// The same per-tensor CRC-32 the firmware's decode mode logs, computed on the host with
+/// decoder-core.
+fn host_digests(container: &[u8]) -> Vec<(u32, u32)> {
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    let mut digests = Vec::new();
+    for tensor in Container::parse(container).unwrap().tensors() {
+        let tensor = tensor.unwrap();
+        let mut bytes = tensor.len().to_le_bytes().to_vec();
+        let mut values = vec![0.0f32; tensor.len() as usize];
+        tensor.decode_f32(&mut values).unwrap();
+        match tensor.data() {
+            TensorData::Hyper(h) => {
+                bytes.push(1);
+                bytes.extend(values.iter().flat_map(|v| v.to_bits().to_le_bytes()));
+                let mut row = vec![0i16; h.row_len() as usize];
+                for r in 0..h.rows() {
+                    h.decode_row_i16(r, &mut row).unwrap();
+                    bytes.extend(row.iter().flat_map(|v| v.to_le_bytes()));
+                }
+            }
+            TensorData::Raw(_) => {
+                bytes.push(0);
+                bytes.extend(values.iter().flat_map(|v| v.to_bits().to_le_bytes()));
+            }
+        }
+        digests.push((tensor.len(), crc.checksum(&bytes)));
+    }
+    digests
+}
+
+#[test]
+fn decode_only_firmware_decodes_a_model_like_the_host() {
+    if !have_qemu("decode_only_firmware_decodes_a_model_like_the_host") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = encode_digits(dir.path());
+    let expected = host_digests(&fs::read(&model).unwrap());
+    let board = board("microbit");
+    let firmware = runner::build(&BuildRequest {
+        board,
+        model: &model,
+        inputs: &[],
+        input_source: InputSource::Auto,
+        decode_only: true,
+    })
+    .unwrap();
+    let report = runner::qemu::run(&firmware, TIMEOUT).unwrap();
+    report.check_success().unwrap();
+    let device: Vec<(u32, u32)> = report.tensors.iter().map(|t| (t.values, t.crc)).collect();
+    assert_eq!(device, expected);
+    assert!(report.tensors.iter().all(|t| t.cycles > 0), "every tensor's decoding is timed");
+}
+
 #[test]
 fn golden_vectors_decode_bit_exactly_on_every_qemu_board() {
     if !have_qemu("golden_vectors_decode_bit_exactly_on_every_qemu_board") {
         return;
     }
-    let (_, digests) = golden_digests();
+    let (container, digests) = golden_digests();
+    assert_eq!(host_digests(&container), digests, "the host digest follows the expected file's layout");
     let model = repo().join("decoder-core/tests/golden/codec.hcm");
     for board in qemu_boards() {
         let report = run_ok(board, &model, &[]);
@@ -284,6 +339,7 @@ fn a_model_too_big_for_ram_fails_the_build() {
         model: &model,
         inputs: &[],
         input_source: InputSource::Auto,
+        decode_only: false,
     })
     .unwrap_err();
     let message = format!("{error:#}");
