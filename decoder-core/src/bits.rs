@@ -30,6 +30,42 @@ pub fn read(stream: &[u8], position: u64, bits: u8) -> Option<u32> {
     Some((word >> shift) & mask)
 }
 
+/// Reads consecutive indices of one width, starting at a given index.
+///
+/// Decoding a row reads its indices in order; keeping the bit position avoids the 64-bit
+/// multiplication that [`read`] does for every index.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    stream: &'a [u8],
+    bit: usize,
+    bits: u8,
+}
+
+impl<'a> Reader<'a> {
+    /// Starts at index `position` of width `bits` (1 to [`MAX_INDEX_BITS`]); `None` if the
+    /// starting bit does not fit in `usize`.
+    pub fn new(stream: &'a [u8], position: u64, bits: u8) -> Option<Self> {
+        let bit = usize::try_from(position.checked_mul(u64::from(bits))?).ok()?;
+        Some(Reader { stream, bit, bits })
+    }
+
+    /// The next index, or `None` when it does not lie entirely inside the stream.
+    #[inline]
+    pub fn next_index(&mut self) -> Option<u32> {
+        let first = self.bit / 8;
+        let shift = (self.bit % 8) as u32;
+        let bytes = (shift + u32::from(self.bits)).div_ceil(8) as usize;
+        let window = self.stream.get(first..first.checked_add(bytes)?)?;
+        let mut word = 0u32;
+        for (i, &byte) in window.iter().enumerate() {
+            word |= u32::from(byte) << (8 * i);
+        }
+        self.bit = self.bit.checked_add(usize::from(self.bits))?;
+        let mask = if self.bits >= 32 { u32::MAX } else { (1u32 << self.bits) - 1 };
+        Some((word >> shift) & mask)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +81,27 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn reader_agrees_with_read_from_any_start() {
+        for bits in 1..=MAX_INDEX_BITS {
+            let values: Vec<u32> = (0..29u32).map(|i| i.wrapping_mul(2_246_822_519) & ((1 << bits) - 1)).collect();
+            let stream = pack(&values, bits);
+            for start in [0u64, 1, 7, 28] {
+                let mut reader = Reader::new(&stream, start, bits).unwrap();
+                let mut position = start;
+                loop {
+                    let expected = read(&stream, position, bits);
+                    assert_eq!(reader.next_index(), expected, "width {bits}, index {position}");
+                    if expected.is_none() {
+                        break;
+                    }
+                    position += 1;
+                }
+            }
+        }
+        assert!(Reader::new(&[], u64::MAX, 24).is_none());
     }
 
     #[test]

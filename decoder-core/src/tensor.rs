@@ -324,12 +324,10 @@ impl<'a> HyperTensor<'a> {
         let pairs = self.pairs_per_row();
         let base = u64::from(row) * u64::from(pairs);
         let row_len = self.row_len as usize;
+        let truncated = Error::Truncated { field: "indices", needed: 0, available: self.indices.len() };
+        let mut reader = bits::Reader::new(self.indices, base, self.index_bits).ok_or(truncated.clone())?;
         for pair in 0..pairs {
-            let index = bits::read(self.indices, base + u64::from(pair), self.index_bits).ok_or(Error::Truncated {
-                field: "indices",
-                needed: 0,
-                available: self.indices.len(),
-            })?;
+            let index = reader.next_index().ok_or(truncated.clone())?;
             let q = self
                 .codebook
                 .reconstruct(&group, index)
