@@ -42,7 +42,7 @@ fn board() -> &'static Board {
     }
 }
 
-/// What the container asks of the firmware.
+/// The work a container gives the firmware.
 enum Plan {
     /// Run the graph: buffer sizes in f32 values.
     Infer { arena: usize, scratch: usize, input: usize },

@@ -1,7 +1,7 @@
 //! Peak stack use, measured by painting.
 //!
 //! [`paint`] fills the unused part of the stack region with a pattern; [`peak`] finds the
-//! lowest word that no longer holds it. The difference to the top of the stack is the
+//! lowest word that no longer contains it. The difference to the top of the stack is the
 //! deepest the stack has been since painting.
 
 const PATTERN: u32 = 0x5AFE_C0DE;
@@ -65,8 +65,8 @@ pub fn peak() -> usize {
     let top = top();
     while address < top {
         // SAFETY: the address is word-aligned and inside the stack region, which is
-        // RAM; a volatile read of it cannot fault and does not alias a Rust reference
-        // (the compiler knows nothing of these words).
+        // RAM, so the read cannot fault. Words below the deepest frame belong to no Rust
+        // object, and the loop stops at the first word that differs from the pattern.
         let word = unsafe { core::ptr::read_volatile(address as *const u32) };
         if word != PATTERN {
             break;
