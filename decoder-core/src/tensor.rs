@@ -325,9 +325,9 @@ impl<'a> HyperTensor<'a> {
         let base = u64::from(row) * u64::from(pairs);
         let row_len = self.row_len as usize;
         let truncated = Error::Truncated { field: "indices", needed: 0, available: self.indices.len() };
-        let mut reader = bits::Reader::new(self.indices, base, self.index_bits).ok_or(truncated.clone())?;
+        let mut reader = bits::Reader::new(self.indices, base, self.index_bits).ok_or(truncated)?;
         for pair in 0..pairs {
-            let index = reader.next_index().ok_or(truncated.clone())?;
+            let index = reader.next_index().ok_or(truncated)?;
             let q = self
                 .codebook
                 .reconstruct(&group, index)
