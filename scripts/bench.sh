@@ -3,6 +3,9 @@
 # `<!-- begin: NAME -->` and `<!-- end: NAME -->` markers, and the date and machine line:
 # - settings: the four MLPerf Tiny float models encoded at several settings and compared
 #   with the original model (tract) on the real inputs;
+# - quality: hyperc against int8, int4, k-means palettes, the reference scheme and the
+#   Shannon bound (hyperc-bench quality), with the plots in docs/bench/;
+# - speed: encoder throughput and peak memory (hyperc-bench speed);
 # - device: the cost of decoding on the QEMU boards (hyperc-runner bench).
 # The prose around the tables is written by hand; reread it when a figure moves.
 set -euo pipefail
@@ -13,7 +16,7 @@ if [[ ! -d $models ]]; then
     echo "bench: $models not found; set HYPERC_MODELS_DIR to the MLPerf Tiny models folder" >&2
     exit 1
 fi
-cargo build --release --locked -p hyperc -p hyperc-runner >&2
+cargo build --release --locked -p hyperc -p hyperc-runner -p hyperc-bench >&2
 hyperc=target/release/hyperc
 out=target/bench
 mkdir -p "$out"
@@ -58,6 +61,10 @@ done
 
 echo "bench: settings table" >&2
 settings_table >"$out/settings.md"
+echo "bench: quality against the baselines" >&2
+target/release/hyperc-bench quality --out "$out" --plots docs/bench
+echo "bench: encoder speed" >&2
+target/release/hyperc-bench speed --out "$out"
 echo "bench: decoder cost on the QEMU boards" >&2
 target/release/hyperc-runner bench --rows 2 >"$out/device.md"
 
@@ -66,12 +73,14 @@ import datetime, os, pathlib, re, sys
 out = pathlib.Path(sys.argv[1])
 doc = pathlib.Path("BENCHMARKS.md")
 text = doc.read_text()
-for part in ("settings", "device"):
+for part in ("settings", "quality", "speed", "device"):
     table = (out / f"{part}.md").read_text().strip()
-    pattern = re.compile(rf"(<!-- begin: {part} -->\n).*?(\n<!-- end: {part} -->)", re.S)
+    # The harness's own title and date give way to this page's.
+    table = re.sub(r"\A# .*\n+(Measured on [^\n]*\n+)?", "", table)
+    pattern = re.compile(rf"(<!-- begin: {part} -->\n).*?(<!-- end: {part} -->)", re.S)
     if not pattern.search(text):
         sys.exit(f"bench: BENCHMARKS.md has no '{part}' markers")
-    text = pattern.sub(lambda m: m.group(1) + table + m.group(2), text)
+    text = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
 ram = round(int(open("/proc/meminfo").readline().split()[1]) / 2**20)
 machine = f"Measured on {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {ram} GiB, Linux."
