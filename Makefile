@@ -17,13 +17,13 @@ INPUT ?= examples/digits/samples.npy
 LABELS ?= $(if $(filter examples/digits/digits.tflite,$(MODEL)),examples/digits/labels.txt,)
 BOARD ?= lm3s6965evb
 
-.PHONY: test demo bench setup lint check-targets host-tests
+.PHONY: test demo bench setup lint check-targets host-tests fuzz-smoke
 
 setup:
 	./scripts/setup.sh
 
-## test: lints, the decoder and firmware on every target, host and QEMU tests
-test: setup lint check-targets host-tests
+## test: lints, the decoder and firmware on every target, host and QEMU tests, fuzzing
+test: setup lint check-targets host-tests fuzz-smoke
 
 lint:
 	$(CARGO) fmt --all --check
@@ -41,6 +41,11 @@ check-targets:
 
 host-tests:
 	HYPERC_REQUIRE_QEMU=1 $(CARGO) test --workspace --locked
+
+## fuzz-smoke: every cargo-fuzz target for FUZZ_SECONDS on the seed corpus
+FUZZ_SECONDS ?= 60
+fuzz-smoke:
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## demo: encode MODEL, run it on BOARD (QEMU or probe-rs) with INPUT, print predictions
 demo: setup

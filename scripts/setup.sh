@@ -43,3 +43,8 @@ if ! command -v qemu-system-arm >/dev/null || ! command -v qemu-system-riscv32 >
     command -v qemu-system-riscv32 >/dev/null \
         || $sudo apt-get install -y -qq --no-install-recommends qemu-system-misc
 fi
+
+# cargo-fuzz for the short fuzz runs of `make test`; the fuzz targets build with nightly.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi

@@ -164,9 +164,10 @@ pub struct Value {
 }
 
 impl Value {
-    /// Number of elements.
+    /// Number of elements, saturating at `usize::MAX` so that a corrupt table entry is
+    /// rejected by the arena check instead of overflowing.
     pub fn len(&self) -> usize {
-        self.dims.iter().map(|&d| d as usize).product()
+        self.dims.iter().fold(1usize, |count, &dim| count.saturating_mul(dim as usize))
     }
 
     /// True when the value has no elements.

@@ -783,3 +783,30 @@ fn tensor_index_past_count_is_out_of_bounds() {
     assert_eq!(container.tensor(3).unwrap_err(), Error::OutOfBounds { what: "tensor", requested: 3, available: 3 });
     assert!(container.find("missing").is_none());
 }
+
+#[test]
+fn graph_value_with_overflowing_size_is_rejected() {
+    use decoder_core::graph::{Graph, GraphRecord, Value, VALUE_ENTRY_LEN};
+
+    // 65536^4 = 2^64 elements, which overflows usize on every target.
+    let huge = Value { offset: 0, rank: 4, dims: [65_536; 4] };
+    let small = Value { offset: 0, rank: 1, dims: [4, 1, 1, 1] };
+    let mut values = small.to_bytes().to_vec();
+    values.extend_from_slice(&huge.to_bytes());
+    assert_eq!(values.len(), 2 * VALUE_ENTRY_LEN);
+    let record = GraphRecord {
+        arena_len: 16,
+        row_scratch_len: 0,
+        bias_scratch_len: 0,
+        input: 0,
+        output: 1,
+        values: &values,
+        op_count: 0,
+        ops: &[],
+    };
+    let bytes = postcard::to_allocvec(&record).unwrap();
+
+    assert_eq!(huge.len(), usize::MAX);
+    let error = Graph::parse(&bytes).unwrap_err();
+    assert_eq!(error, Error::Invalid { field: "graph value", tensor: None, reason: "lies outside the arena" });
+}

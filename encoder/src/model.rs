@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::codec::{encode_tensor, EncodedTensor, Mode};
+use crate::codec::{encode_tensor, EncodeError, EncodedTensor, Mode};
 use lower::{Constant, Lowered, Role};
 use rayon::prelude::*;
 
@@ -40,13 +40,21 @@ pub fn mode_for(constant: &Constant, mode: Mode) -> Mode {
 /// Imports, lowers and encodes the TFLite model at `path`.
 pub fn encode_tflite(path: &Path, mode: Mode) -> Result<EncodedModel> {
     let model = crate::tflite::import(path)?;
+    // Checked here, before lowering reorders depthwise filters, so that the index is the
+    // one in the file's layout.
+    for tensor in &model.tensors {
+        let data = tensor.data.as_deref().unwrap_or_default();
+        if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            let error = EncodeError::NonFinite { tensor: tensor.name.clone(), index, value };
+            return Err(anyhow::Error::from(error).context(path.display().to_string()));
+        }
+    }
     let lowered = lower::lower(&model, path)?;
     let constants = lowered.constants.clone();
     let encoded = constants
         .par_iter()
         .map(|c| {
-            encode_tensor(&c.name, &c.shape, &c.data, mode_for(c, mode))
-                .with_context(|| format!("{}: tensor '{}'", path.display(), c.name))
+            encode_tensor(&c.name, &c.shape, &c.data, mode_for(c, mode)).with_context(|| path.display().to_string())
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(EncodedModel { constants, encoded, lowered })

@@ -31,7 +31,8 @@ pub enum AtomicWriteError<E> {
 ///
 /// The new file takes the permissions of the file it replaces. Without one, it gets the
 /// default permissions of a new file (on Unix 0o666 less the umask). If `path` is a symbolic link, the
-/// rename replaces the link itself, not its target.
+/// rename replaces the link itself, not its target. A device, pipe or socket at `path` is
+/// an error, because the rename would replace it with a regular file.
 pub fn write_atomic_verified<E>(
     path: &Path,
     bytes: &[u8],
@@ -43,6 +44,17 @@ pub fn write_atomic_verified<E>(
     };
     if path.is_dir() {
         return Err(IoError::IsDirectory { path: path.to_path_buf() }.into());
+    }
+    // The rename would replace a device, pipe or socket with a regular file (for root,
+    // even /dev/null), so only a regular file or a symbolic link is replaced.
+    if let Ok(metadata) = std::fs::symlink_metadata(path) {
+        if !metadata.file_type().is_file() && !metadata.file_type().is_symlink() {
+            let error = std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the path is a device, pipe or socket, not a regular file; choose a regular file",
+            );
+            return Err(IoError::io(path, "replace the destination", error).into());
+        }
     }
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

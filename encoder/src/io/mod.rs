@@ -18,10 +18,10 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use self::safetensors::read_safetensors;
+pub use self::safetensors::{read_safetensors, read_safetensors_bytes};
 pub use atomic::{write_atomic, write_atomic_verified, AtomicWriteError};
-pub use npy::write_npy;
-pub use npz::{read_npz, write_npz};
+pub use npy::{read_npy_bytes, write_npy};
+pub use npz::{read_npz, read_npz_bytes, write_npz};
 
 /// Formats that [`read_weights`] accepts, for error messages.
 const SUPPORTED_FORMATS: &str = ".npz (NumPy archive), .safetensors, .npy (NumPy array) \

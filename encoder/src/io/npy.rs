@@ -23,9 +23,14 @@ pub(crate) fn has_npy_magic(bytes: &[u8]) -> bool {
 
 /// Reads a `.npy` file into a tensor named after the file stem.
 pub(crate) fn read_npy(path: &Path) -> Result<NamedTensor, IoError> {
-    let bytes = read_input(path)?;
+    read_npy_bytes(&read_input(path)?, path)
+}
+
+/// Reads a `.npy` array held in memory into a tensor named after the stem of `path`,
+/// which also labels errors.
+pub fn read_npy_bytes(bytes: &[u8], path: &Path) -> Result<NamedTensor, IoError> {
     let name = file_stem_name(path);
-    let (shape, data) = decode_npy(&bytes, path, &name)?;
+    let (shape, data) = decode_npy(bytes, path, &name)?;
     Ok(NamedTensor { name, shape, data })
 }
 

@@ -5,7 +5,7 @@
 //! `/`, `;`, `:` and spaces.
 
 use std::collections::HashSet;
-use std::io::{BufReader, Cursor, Read, Write};
+use std::io::{BufReader, Cursor, Read, Seek, Write};
 use std::path::Path;
 
 use zip::write::SimpleFileOptions;
@@ -27,9 +27,19 @@ pub(crate) fn has_zip_signature(bytes: &[u8]) -> bool {
 /// and any other member that is not `<key>.npy` is an error.
 pub fn read_npz(path: &Path) -> Result<Vec<NamedTensor>, IoError> {
     let (file, _) = open_input(path)?;
+    read_npz_from(BufReader::new(file), path)
+}
+
+/// Reads every array of an `.npz` archive held in memory, as [`read_npz`] does for a file.
+/// `path` only labels errors.
+pub fn read_npz_bytes(bytes: &[u8], path: &Path) -> Result<Vec<NamedTensor>, IoError> {
+    read_npz_from(Cursor::new(bytes), path)
+}
+
+fn read_npz_from(reader: impl Read + Seek, path: &Path) -> Result<Vec<NamedTensor>, IoError> {
     let invalid = |detail: String| IoError::InvalidNpz { path: path.to_path_buf(), detail };
 
-    let mut archive = ZipArchive::new(BufReader::new(file)).map_err(|e| {
+    let mut archive = ZipArchive::new(reader).map_err(|e| {
         invalid(format!("cannot read the zip directory ({e}); the file is truncated or not a zip archive"))
     })?;
 

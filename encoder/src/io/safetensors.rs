@@ -28,12 +28,17 @@ pub(crate) fn looks_like_safetensors(prefix: &[u8], file_len: u64) -> bool {
 /// F32, F16 and BF16 tensors are read. A tensor of any other dtype fails the whole read
 /// with an error naming it. The optional `__metadata__` entry is ignored.
 pub fn read_safetensors(path: &Path) -> Result<Vec<NamedTensor>, IoError> {
-    let bytes = read_input(path)?;
+    read_safetensors_bytes(&read_input(path)?, path)
+}
+
+/// Reads every tensor of a safetensors file held in memory, as [`read_safetensors`] does
+/// for a file. `path` only labels errors.
+pub fn read_safetensors_bytes(bytes: &[u8], path: &Path) -> Result<Vec<NamedTensor>, IoError> {
     let invalid = |detail: String| IoError::InvalidSafetensors { path: path.to_path_buf(), detail };
 
     // The crate checks that the byte ranges are contiguous, match the shapes and dtypes,
     // and end exactly at the end of the file.
-    let (header_len, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let (header_len, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| invalid(e.to_string()))?;
     let data_start = PREFIX_LEN + header_len;
 
     let mut tensors = Vec::new();

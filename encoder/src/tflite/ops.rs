@@ -410,6 +410,14 @@ impl<'a> GraphBuilder<'a> {
     /// Returns the input at `position`, which must be a constant, decoding its values.
     fn constant_input(&mut self, raw: &RawOperator<'_>, position: usize, role: &str) -> Result<usize, ImportError> {
         let tensor = self.required_input(raw, position)?;
+        // A zero-sized constant has an empty buffer, which TFLite also uses to mark an
+        // activation, so it is named for what it is before the constant check.
+        if element_count(&self.tensors[tensor].shape) == Some(0) {
+            let shape = &self.tensors[tensor].shape;
+            let name = &self.tensors[tensor].name;
+            let reason = format!("its {role}, tensor #{tensor} '{name}', has the shape {shape:?} with no values");
+            return Err(self.invalid(raw, reason));
+        }
         if self.tensors[tensor].constant.is_none() && self.data[tensor].is_none() {
             return Err(self.invalid(
                 raw,

@@ -21,6 +21,9 @@ pub fn verify_model<'a>(bytes: &'a [u8], path: &Path) -> Result<fb::Model<'a>, I
     match fb::root_as_model(bytes) {
         Ok(model) => Ok(model),
         Err(error) => {
+            // The verifier's message spans several lines (one per enclosing table), so it
+            // is joined into one line to keep the error a single line.
+            let error = error.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
             // TFLite writers put the identifier "TFL3" at bytes 4..8. The flatbuffers
             // format makes identifiers optional, so its absence only sharpens the message.
             // `fb::model_buffer_has_identifier` panics on fewer than 8 bytes.
