@@ -34,6 +34,19 @@ impl<'a> Model<'a> {
             });
         }
         let graph = Graph::parse(container.graph())?;
+        // Scratch holds one weight row and one bias, so neither part can exceed the
+        // largest tensor; a larger declaration is corrupt and would only waste RAM.
+        let mut largest = 0;
+        for tensor in container.tensors() {
+            largest = largest.max(tensor?.len() as usize);
+        }
+        if graph.row_scratch_len() > largest || graph.bias_scratch_len() > largest {
+            return Err(Error::Invalid {
+                field: "graph scratch",
+                tensor: None,
+                reason: "is larger than any tensor of the container",
+            });
+        }
         Ok(Model { container, graph })
     }
 

@@ -233,15 +233,22 @@ impl<'a> Graph<'a> {
             op_count: record.op_count,
             ops: record.ops,
         };
+        let mut used = 0;
         for index in 0..graph.value_count() {
             let value = graph.value(index)?;
             let end = (value.offset as usize).checked_add(value.len());
             if value.rank == 0 || usize::from(value.rank) > MAX_VALUE_RANK {
                 return Err(invalid("graph value rank", "must be between 1 and 4"));
             }
-            if end.is_none_or(|end| end > record.arena_len as usize) {
-                return Err(invalid("graph value", "lies outside the arena"));
+            match end {
+                Some(end) if end <= record.arena_len as usize => used = used.max(end),
+                _ => return Err(invalid("graph value", "lies outside the arena")),
             }
+        }
+        // The arena ends with its last value, so a declared size beyond that cannot make
+        // a host or firmware allocate more than the graph uses.
+        if record.arena_len as usize > used {
+            return Err(invalid("graph arena", "is larger than the values it holds"));
         }
         graph.value(graph.input)?;
         graph.value(graph.output)?;
@@ -268,7 +275,12 @@ impl<'a> Graph<'a> {
 
     /// Scratch length in `f32` elements: one weight row plus one bias.
     pub fn scratch_len(&self) -> usize {
-        self.row_scratch as usize + self.bias_scratch as usize
+        (self.row_scratch as usize).saturating_add(self.bias_scratch as usize)
+    }
+
+    /// Scratch elements reserved for one bias.
+    pub fn bias_scratch_len(&self) -> usize {
+        self.bias_scratch as usize
     }
 
     /// Scratch elements reserved for one weight row.

@@ -810,3 +810,56 @@ fn graph_value_with_overflowing_size_is_rejected() {
     let error = Graph::parse(&bytes).unwrap_err();
     assert_eq!(error, Error::Invalid { field: "graph value", tensor: None, reason: "lies outside the arena" });
 }
+
+/// A graph record with one value of `len` elements at offset 0 and the given sizes.
+fn one_value_graph(len: u32, arena_len: u32, row_scratch_len: u32, bias_scratch_len: u32) -> Vec<u8> {
+    use decoder_core::graph::{GraphRecord, Value};
+
+    let value = Value { offset: 0, rank: 1, dims: [len, 1, 1, 1] };
+    let values = value.to_bytes().to_vec();
+    let record = GraphRecord {
+        arena_len,
+        row_scratch_len,
+        bias_scratch_len,
+        input: 0,
+        output: 0,
+        values: &values,
+        op_count: 0,
+        ops: &[],
+    };
+    postcard::to_allocvec(&record).unwrap()
+}
+
+#[test]
+fn arena_larger_than_its_values_is_rejected() {
+    use decoder_core::graph::Graph;
+
+    assert!(Graph::parse(&one_value_graph(4, 4, 0, 0)).is_ok());
+    let error = Graph::parse(&one_value_graph(4, 1 << 30, 0, 0)).unwrap_err();
+    assert_eq!(
+        error,
+        Error::Invalid { field: "graph arena", tensor: None, reason: "is larger than the values it holds" }
+    );
+}
+
+#[test]
+fn scratch_larger_than_any_tensor_is_rejected() {
+    let fixture = Fixture::new();
+    let records = fixture.records();
+    let largest = records.iter().map(|r| r.shape.iter().product::<u32>()).max().unwrap();
+    let model = |row: u32, bias: u32| {
+        let graph = one_value_graph(4, 4, row, bias);
+        let mut payload =
+            postcard::to_allocvec(&ModelRecord { tensor_count: records.len() as u32, graph: &graph }).unwrap();
+        for record in &records {
+            payload.extend(postcard::to_allocvec(record).unwrap());
+        }
+        with_header(&payload)
+    };
+
+    assert!(decoder_core::Model::parse(&model(largest, largest)).is_ok());
+    let expected =
+        Error::Invalid { field: "graph scratch", tensor: None, reason: "is larger than any tensor of the container" };
+    assert_eq!(decoder_core::Model::parse(&model(largest + 1, 0)).unwrap_err(), expected);
+    assert_eq!(decoder_core::Model::parse(&model(0, u32::MAX)).unwrap_err(), expected);
+}
