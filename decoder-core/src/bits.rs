@@ -49,7 +49,7 @@ impl<'a> Reader<'a> {
         Some(Reader { stream, bit, bits })
     }
 
-    /// The next index, or `None` when it does not lie entirely inside the stream.
+    /// Reads the next index; `None` when it does not lie entirely inside the stream.
     #[inline]
     pub fn next_index(&mut self) -> Option<u32> {
         let first = self.bit / 8;

@@ -34,7 +34,7 @@ impl<'a> Model<'a> {
             });
         }
         let graph = Graph::parse(container.graph())?;
-        // Scratch holds one weight row and one bias, so neither part can exceed the
+        // Scratch contains one weight row and one bias, so neither part can exceed the
         // largest tensor; a larger declaration is corrupt and would only waste RAM.
         let mut largest = 0;
         for tensor in container.tensors() {
@@ -95,7 +95,7 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    /// The input's place in `arena`: write an input here, then call
+    /// Returns the input's place in `arena`: write an input here, then call
     /// [`Model::run_in_arena`]. Saves the RAM of a separate input buffer.
     pub fn input_mut<'b>(&self, arena: &'b mut [f32]) -> Result<&'b mut [f32], Error> {
         self.check_arena(arena)?;

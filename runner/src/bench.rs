@@ -27,7 +27,7 @@ pub struct Case {
     pub inputs: PathBuf,
 }
 
-/// What one board measured for one storage of one model.
+/// Figures one board measured for one storage of one model.
 struct Measure {
     flash_bytes: u64,
     ram_bytes: u64,
