@@ -25,7 +25,7 @@ pub enum Architecture {
 }
 
 impl Architecture {
-    /// The Rust target triple that builds for it.
+    /// Returns the Rust target triple that builds for it.
     pub const fn target(self) -> &'static str {
         match self {
             Architecture::ThumbV6m => "thumbv6m-none-eabi",
@@ -35,7 +35,7 @@ impl Architecture {
         }
     }
 
-    /// The QEMU system emulator for it.
+    /// Returns the QEMU system emulator for it.
     pub const fn qemu_binary(self) -> &'static str {
         match self {
             Architecture::Riscv32imac => "qemu-system-riscv32",
@@ -43,13 +43,13 @@ impl Architecture {
         }
     }
 
-    /// Whether the runtime is cortex-m-rt (true) or riscv-rt (false).
+    /// Returns true for cortex-m-rt boards and false for riscv-rt boards.
     pub const fn is_arm(self) -> bool {
         !matches!(self, Architecture::Riscv32imac)
     }
 }
 
-/// How a board is run.
+/// Runner of a board: an emulator or a debug probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runner {
     /// Emulated by this QEMU machine; logs and input files go over semihosting.
@@ -81,20 +81,20 @@ pub struct Board {
     pub ram_bytes: u32,
     /// Bytes of RAM the linker script reserves for the stack.
     pub stack_bytes: u32,
-    /// How the board is run.
+    /// Emulator or probe that runs the board.
     pub runner: Runner,
 }
 
 impl Board {
-    /// Whether the board is emulated by QEMU.
+    /// Returns true when QEMU emulates the board.
     pub const fn is_qemu(&self) -> bool {
         matches!(self.runner, Runner::Qemu { .. })
     }
 
-    /// The `memory.x` linker script fragment for this board's runtime.
+    /// Writes the `memory.x` linker script for this board's runtime into `out`.
     ///
-    /// Writes into `out` and returns the number of bytes used, or `None` if `out` is too
-    /// small (512 bytes always suffice).
+    /// Returns the script, or `None` if `out` is too small (1024 bytes suffice for
+    /// every board in [`BOARDS`]).
     pub fn memory_x<'a>(&self, out: &'a mut [u8]) -> Option<&'a str> {
         let mut w = Writer { buf: out, len: 0 };
         let (flash, ram) = (self.flash_origin, self.ram_origin);

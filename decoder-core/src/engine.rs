@@ -35,7 +35,7 @@ impl<'a> Model<'a> {
         }
         let graph = Graph::parse(container.graph())?;
         // Scratch contains one weight row and one bias, so neither part can exceed the
-        // largest tensor; a larger declaration is corrupt and would only waste RAM.
+        // largest tensor. A larger declaration is corrupt and would only waste RAM.
         let mut largest = 0;
         for tensor in container.tensors() {
             largest = largest.max(tensor?.len() as usize);

@@ -267,7 +267,7 @@ impl<'a> HyperTensor<'a> {
         &self.codebook
     }
 
-    /// The packed indices, as stored in the container.
+    /// Returns the packed indices, as stored in the container.
     pub fn indices(&self) -> &'a [u8] {
         self.indices
     }

@@ -811,7 +811,7 @@ fn graph_value_with_overflowing_size_is_rejected() {
     assert_eq!(error, Error::Invalid { field: "graph value", tensor: None, reason: "lies outside the arena" });
 }
 
-/// A graph record with one value of `len` elements at offset 0 and the given sizes.
+/// Serializes a graph record with one value of `len` elements at offset 0 and the given sizes.
 fn one_value_graph(len: u32, arena_len: u32, row_scratch_len: u32, bias_scratch_len: u32) -> Vec<u8> {
     use decoder_core::graph::{GraphRecord, Value};
 

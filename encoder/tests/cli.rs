@@ -453,7 +453,7 @@ fn decode_into_missing_folder_fails() {
 }
 
 #[test]
-fn a_closed_stdout_pipe_ends_quietly() {
+fn run_ends_quietly_on_closed_pipe() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let folder = tempfile::tempdir().unwrap();
     let model = folder.path().join("digits.hcm");

@@ -694,7 +694,7 @@ fn read_only_folder_keeps_old_output() {
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
 
     if can_write_in(&locked) {
-        // Permissions do not stop root, so a folder of a read-only file system stands in.
+        // Permissions do not stop root, so a folder of a read-only file system is used instead.
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
         let target = Path::new("/sys/hyperc-hostile-inputs.hcm");
         if !Path::new("/sys").is_dir() || can_write_in(Path::new("/sys")) {

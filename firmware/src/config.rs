@@ -1,8 +1,8 @@
-//! What build.rs chose: the board, the embedded container, buffer sizes and inputs.
+//! Build settings from build.rs: the board, the embedded container, buffer sizes and inputs.
 
 use core::ffi::CStr;
 
-/// Where the input rows come from.
+/// Source of the input rows.
 #[allow(dead_code)] // Each build uses one variant.
 pub enum Inputs {
     /// No inputs: a weights-only container, or a build that only checks the model.

@@ -62,8 +62,8 @@ fn read_row(file: &mut HostFile, row: &mut [f32]) -> Result<(), Error> {
     let mut filled = 0;
     let mut index = 0;
     while index < row.len() {
-        let wanted = chunk.len().min((row.len() - index) * 4);
-        let read = file.read(&mut chunk[filled..wanted]).unwrap_or(0);
+        let end = chunk.len().min((row.len() - index) * 4);
+        let read = file.read(&mut chunk[filled..end]).unwrap_or(0);
         if read == 0 {
             return Err(Error::Invalid { field: "inputs", tensor: None, reason: "input file ended early" });
         }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use anyhow::{bail, Context, Result};
 use boards::Board;
 
-/// Where the firmware reads its inputs from.
+/// Source of the firmware's input rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InputSource {
     /// Flash when they fit, else the host (QEMU boards only); build.rs decides.
@@ -20,7 +20,7 @@ pub enum InputSource {
     Host,
 }
 
-/// What to build.
+/// Firmware build settings.
 #[derive(Debug, Clone)]
 pub struct BuildRequest<'a> {
     /// The board.
@@ -29,7 +29,7 @@ pub struct BuildRequest<'a> {
     pub model: &'a Path,
     /// Input rows, row after row; empty for a weights-only container.
     pub inputs: &'a [f32],
-    /// Where the firmware reads the inputs from.
+    /// Source of the input rows.
     pub input_source: InputSource,
     /// Decode every tensor instead of running the graph (to measure decoding alone).
     pub decode_only: bool,

@@ -85,7 +85,9 @@ impl Report {
                     report.lines.push(message);
                 }
                 Err(DecodeError::UnexpectedEof) => break,
-                Err(DecodeError::Malformed) => bail!("the device log holds a malformed defmt frame"),
+                Err(DecodeError::Malformed) => {
+                    bail!("the device log contains an invalid defmt frame; rebuild the firmware and run it again")
+                }
             }
         }
         let lines = std::mem::take(&mut report.lines);
@@ -172,7 +174,7 @@ impl Report {
         Some((u128::from(cycles) * u128::from(instructions) / u128::from(calibration_cycles)) as u64)
     }
 
-    /// All outputs, row after row.
+    /// Returns all outputs, row after row.
     pub fn outputs(&self) -> Vec<f32> {
         self.rows.iter().flat_map(|r| r.values.iter().copied()).collect()
     }

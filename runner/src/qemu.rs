@@ -9,7 +9,7 @@ use boards::Runner;
 
 use crate::{Firmware, Report};
 
-/// The QEMU command line for `firmware`. `-icount shift=0` makes the emulated clock
+/// Builds the QEMU command line for `firmware`. `-icount shift=0` makes the emulated clock
 /// advance one nanosecond per instruction, so cycle counts repeat exactly.
 pub fn command(firmware: &Firmware) -> Result<Command> {
     let board = firmware.board;
@@ -69,7 +69,7 @@ pub fn run(firmware: &Firmware, timeout: Duration) -> Result<Report> {
     Ok(report)
 }
 
-/// QEMU messages that say nothing about the firmware.
+/// Returns true for QEMU messages unrelated to the firmware.
 fn is_benign(line: &str) -> bool {
     // The Stellaris timers print this when the firmware leaves them unconfigured.
     line.contains("Timer with period zero")

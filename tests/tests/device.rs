@@ -24,7 +24,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// Whether the QEMU binaries are installed; panics when they are required and missing.
+/// Checks that the QEMU binaries are installed. Panics when they are required and missing.
 fn have_qemu(test: &str) -> bool {
     let found = ["qemu-system-arm", "qemu-system-riscv32"]
         .iter()
@@ -128,8 +128,8 @@ fn golden_digests() -> (Vec<u8>, Vec<(u32, u32)>) {
     (container, digests)
 }
 
-/// The same per-tensor CRC-32 the firmware's decode mode logs, computed on the host with
-/// decoder-core.
+/// Computes on the host, with decoder-core, the per-tensor CRC-32 that the firmware's
+/// decode mode logs.
 fn host_digests(container: &[u8]) -> Vec<(u32, u32)> {
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
     let mut digests = Vec::new();
@@ -159,8 +159,8 @@ fn host_digests(container: &[u8]) -> Vec<(u32, u32)> {
 }
 
 #[test]
-fn decode_only_firmware_decodes_a_model_like_the_host() {
-    if !have_qemu("decode_only_firmware_decodes_a_model_like_the_host") {
+fn decode_only_firmware_matches_host() {
+    if !have_qemu("decode_only_firmware_matches_host") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -183,8 +183,8 @@ fn decode_only_firmware_decodes_a_model_like_the_host() {
 }
 
 #[test]
-fn golden_vectors_decode_bit_exactly_on_every_qemu_board() {
-    if !have_qemu("golden_vectors_decode_bit_exactly_on_every_qemu_board") {
+fn golden_vectors_on_qemu_boards() {
+    if !have_qemu("golden_vectors_on_qemu_boards") {
         return;
     }
     let (container, digests) = golden_digests();
@@ -328,8 +328,8 @@ fn corrupt_containers_are_reported_not_faulted() {
 }
 
 #[test]
-fn a_model_too_big_for_ram_fails_the_build() {
-    let test = "a_model_too_big_for_ram_fails_the_build";
+fn build_rejects_model_too_big_for_ram() {
+    let test = "build_rejects_model_too_big_for_ram";
     let Some(tflite) = hyperc::require_model_file(test, "vww_96_float.tflite") else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("vww.hcm");

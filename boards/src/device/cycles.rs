@@ -16,7 +16,7 @@ mod imp {
     static WRAPS: AtomicU32 = AtomicU32::new(0);
 
     pub fn start() {
-        // SAFETY: called once from `init` before anything else touches SysTick; the
+        // SAFETY: `init` calls this once, before anything else touches SysTick. The
         // firmware never takes the cortex-m `Peripherals` singleton, so this is the only
         // handle to SYST.
         let mut syst = unsafe { cortex_m::Peripherals::steal() }.SYST;
