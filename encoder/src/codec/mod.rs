@@ -412,8 +412,13 @@ fn prepare(layout: &Layout<'_>, plan: &Plan, stats: &[GroupStats]) -> Prepared {
 }
 
 /// Encodes the rows of one group; returns their indices, row after row.
-fn encode_rows(layout: &Layout<'_>, rows: std::ops::Range<u32>, group: &GroupCodebook, scale: f32) -> Vec<u32> {
-    let grid = CodewordGrid::new(&group.codewords);
+fn encode_rows(
+    layout: &Layout<'_>,
+    rows: std::ops::Range<u32>,
+    group: &GroupCodebook,
+    grid: &CodewordGrid<'_>,
+    scale: f32,
+) -> Vec<u32> {
     let inverse = 1.0 / f64::from(scale);
     let mut out = Vec::with_capacity(rows.len() * layout.pairs_per_row() as usize);
     for row in rows {
@@ -432,9 +437,16 @@ fn encode_rows(layout: &Layout<'_>, rows: std::ops::Range<u32>, group: &GroupCod
 fn evaluate(layout: &Layout<'_>, plan: &Plan, prepared: &Prepared, rows: &[u32]) -> (f64, f64) {
     let mut squared = 0.0;
     let mut absolute = 0.0;
+    // The sampled rows ascend, so each group's search grid is built once.
+    let mut cached: Option<(usize, CodewordGrid<'_>)> = None;
     for &row in rows {
-        let group = &prepared.groups[(row / plan.group_rows) as usize];
-        let indices = encode_rows(layout, row..row + 1, group, prepared.scale);
+        let group_index = (row / plan.group_rows) as usize;
+        let group = &prepared.groups[group_index];
+        let grid = match cached {
+            Some((built, ref grid)) if built == group_index => grid,
+            _ => &cached.insert((group_index, CodewordGrid::new(&group.codewords))).1,
+        };
+        let indices = encode_rows(layout, row..row + 1, group, grid, prepared.scale);
         for (pair, &index) in indices.iter().enumerate() {
             let q = group.codewords[index as usize];
             let (x, y) = layout.pair(row, pair as u32);
@@ -508,7 +520,8 @@ fn encode_with(layout: &Layout<'_>, plan: &Plan, stats: &[GroupStats]) -> HyperD
         .into_par_iter()
         .map(|g| {
             let rows = layout.group_rows_range(g, plan.group_rows);
-            encode_rows(layout, rows, &prepared.groups[g as usize], prepared.scale)
+            let group = &prepared.groups[g as usize];
+            encode_rows(layout, rows, group, &CodewordGrid::new(&group.codewords), prepared.scale)
         })
         .collect();
     let indices: Vec<u32> = per_group.into_iter().flatten().collect();
