@@ -8,6 +8,10 @@ use decoder_core::{Container, Tensor, TensorData};
 use hyperc_fuzz::with_valid_header;
 use libfuzzer_sys::fuzz_target;
 
+/// Most rows decoded one by one per tensor. A tensor of zero-length rows can declare
+/// 2³² − 1 of them, so past this count only the first rows and the last one are checked.
+const MAX_ROWS: u32 = 4096;
+
 fuzz_target!(|data: &[u8]| {
     decode_all(data);
     decode_all(&with_valid_header(data));
@@ -39,7 +43,7 @@ fn decode_tensor(tensor: &Tensor<'_>) {
 
     let mut row = vec![0.0f32; row_len];
     let mut rows_ok = true;
-    for r in 0..rows {
+    for r in checked_rows(rows) {
         match tensor.decode_row_f32(r, &mut row) {
             Ok(()) => {
                 let start = r as usize * row_len;
@@ -50,13 +54,17 @@ fn decode_tensor(tensor: &Tensor<'_>) {
             Err(_) => rows_ok = false,
         }
     }
-    assert_eq!(whole_result.is_ok(), rows_ok || row_len == 0, "whole and row decoding agree on failure");
+    if rows <= MAX_ROWS {
+        assert_eq!(whole_result.is_ok(), rows_ok || row_len == 0, "whole and row decoding agree on failure");
+    } else if whole_result.is_ok() {
+        assert!(rows_ok || row_len == 0, "a row fails although the whole tensor decodes");
+    }
     assert!(tensor.decode_row_f32(rows, &mut row).is_err(), "a row past the end is an error");
 
     if let TensorData::Hyper(hyper) = tensor.data() {
         let scale = hyper.scale();
         let mut fixed = vec![0i16; row_len];
-        for r in 0..rows {
+        for r in checked_rows(rows) {
             let fixed_result = hyper.decode_row_i16(r, &mut fixed);
             let float_result = hyper.decode_row_f32(r, &mut row);
             assert_eq!(fixed_result.is_ok(), float_result.is_ok(), "i16 and f32 decoding agree on failure");
@@ -79,6 +87,13 @@ fn decode_tensor(tensor: &Tensor<'_>) {
             }
         }
     }
+}
+
+/// Returns the rows to decode one by one: all of them, or the first [`MAX_ROWS`] − 1 and
+/// the last.
+fn checked_rows(rows: u32) -> impl Iterator<Item = u32> {
+    let (first, last) = if rows <= MAX_ROWS { (rows, None) } else { (MAX_ROWS - 1, Some(rows - 1)) };
+    (0..first).chain(last)
 }
 
 fn assert_same_bits(a: &[f32], b: &[f32]) {
