@@ -8,8 +8,22 @@
 # - speed: encoder throughput and peak memory (hyperc-bench speed);
 # - device: the cost of decoding on the QEMU boards (hyperc-runner bench).
 # The prose around the tables is written by hand; reread it when a figure moves.
+# BENCH_PARTS selects sections, for example `make bench BENCH_PARTS=speed` after a change
+# that moves only encoder speed. The default is all four.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+parts=${BENCH_PARTS:-settings quality speed device}
+for part in $parts; do
+    case $part in
+    settings | quality | speed | device) ;;
+    *)
+        echo "bench: unknown section '$part' in BENCH_PARTS; use settings, quality, speed or device" >&2
+        exit 2
+        ;;
+    esac
+done
+selected() { [[ " $parts " == *" $1 "* ]]; }
 
 models=${HYPERC_MODELS_DIR:-../shared/models/mlperf-tiny}
 if [[ ! -d $models ]]; then
@@ -59,32 +73,40 @@ PY
 done
 }
 
-echo "bench: settings table" >&2
-settings_table >"$out/settings.md"
-echo "bench: quality against the baselines" >&2
-target/release/hyperc-bench quality --out "$out" --plots docs/bench
-echo "bench: encoder speed" >&2
-target/release/hyperc-bench speed --out "$out"
-echo "bench: decoder cost on the QEMU boards" >&2
-target/release/hyperc-runner bench --rows 2 >"$out/device.md"
+if selected settings; then
+    echo "bench: settings table" >&2
+    settings_table >"$out/settings.md"
+fi
+if selected quality; then
+    echo "bench: quality against the baselines" >&2
+    target/release/hyperc-bench quality --out "$out" --plots docs/bench
+fi
+if selected speed; then
+    echo "bench: encoder speed" >&2
+    target/release/hyperc-bench speed --out "$out"
+fi
+if selected device; then
+    echo "bench: decoder cost on the QEMU boards" >&2
+    target/release/hyperc-runner bench --rows 2 >"$out/device.md"
+fi
 
-python3 - "$out" <<'PY'
+python3 - "$out" $parts <<'PY'
 import datetime, os, pathlib, re, sys
 out = pathlib.Path(sys.argv[1])
 doc = pathlib.Path("BENCHMARKS.md")
 text = doc.read_text()
-for part in ("settings", "quality", "speed", "device"):
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+ram = round(int(open("/proc/meminfo").readline().split()[1]) / 2**20)
+machine = f"Measured on {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {ram} GiB, Linux."
+for part in sys.argv[2:]:
     table = (out / f"{part}.md").read_text().strip()
-    # The harness's own title and date give way to this page's.
+    # The harness's own title and date give way to this page's, and each section states
+    # its own date and machine, because `BENCH_PARTS` can regenerate one section alone.
     table = re.sub(r"\A# .*\n+(Measured on [^\n]*\n+)?", "", table)
     pattern = re.compile(rf"(<!-- begin: {part} -->\n).*?(<!-- end: {part} -->)", re.S)
     if not pattern.search(text):
         sys.exit(f"bench: BENCHMARKS.md has no '{part}' markers")
-    text = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
-ram = round(int(open("/proc/meminfo").readline().split()[1]) / 2**20)
-machine = f"Measured on {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {ram} GiB, Linux."
-text = re.sub(r"Measured on .*? Linux\.", machine, text, count=1)
+    text = pattern.sub(lambda m: m.group(1) + machine + "\n\n" + table + "\n" + m.group(2), text)
 doc.write_text(text)
-print(f"bench: BENCHMARKS.md updated ({machine})", file=sys.stderr)
+print(f"bench: BENCHMARKS.md updated: {' '.join(sys.argv[2:])} ({machine})", file=sys.stderr)
 PY

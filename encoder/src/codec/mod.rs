@@ -20,7 +20,7 @@ use decoder_core::MAX_RANK;
 use rayon::prelude::*;
 
 use plan::{Plan, Side};
-use search::{nearest_first_coordinate, CodewordGrid};
+use search::CodewordGrid;
 
 /// Tensors with fewer values than this are stored raw: their parameters would cost more
 /// than the indices save.
@@ -412,20 +412,14 @@ fn prepare(layout: &Layout<'_>, plan: &Plan, stats: &[GroupStats]) -> Prepared {
 }
 
 /// Encodes the rows of one group; returns their indices, row after row.
-fn encode_rows(
-    layout: &Layout<'_>,
-    rows: std::ops::Range<u32>,
-    group: &GroupCodebook,
-    grid: &CodewordGrid<'_>,
-    scale: f32,
-) -> Vec<u32> {
+fn encode_rows(layout: &Layout<'_>, rows: std::ops::Range<u32>, grid: &CodewordGrid<'_>, scale: f32) -> Vec<u32> {
     let inverse = 1.0 / f64::from(scale);
     let mut out = Vec::with_capacity(rows.len() * layout.pairs_per_row() as usize);
     for row in rows {
         for pair in 0..layout.pairs_per_row() {
             let index = match layout.pair(row, pair) {
                 (x, Some(y)) => grid.nearest([f64::from(x) * inverse, f64::from(y) * inverse]),
-                (x, None) => nearest_first_coordinate(&group.codewords, f64::from(x) * inverse),
+                (x, None) => grid.nearest_first_coordinate(f64::from(x) * inverse),
             };
             out.push(index);
         }
@@ -446,7 +440,7 @@ fn evaluate(layout: &Layout<'_>, plan: &Plan, prepared: &Prepared, rows: &[u32])
             Some((built, ref grid)) if built == group_index => grid,
             _ => &cached.insert((group_index, CodewordGrid::new(&group.codewords))).1,
         };
-        let indices = encode_rows(layout, row..row + 1, group, grid, prepared.scale);
+        let indices = encode_rows(layout, row..row + 1, grid, prepared.scale);
         for (pair, &index) in indices.iter().enumerate() {
             let q = group.codewords[index as usize];
             let (x, y) = layout.pair(row, pair as u32);
@@ -521,7 +515,7 @@ fn encode_with(layout: &Layout<'_>, plan: &Plan, stats: &[GroupStats]) -> HyperD
         .map(|g| {
             let rows = layout.group_rows_range(g, plan.group_rows);
             let group = &prepared.groups[g as usize];
-            encode_rows(layout, rows, group, &CodewordGrid::new(&group.codewords), prepared.scale)
+            encode_rows(layout, rows, &CodewordGrid::new(&group.codewords), prepared.scale)
         })
         .collect();
     let indices: Vec<u32> = per_group.into_iter().flatten().collect();

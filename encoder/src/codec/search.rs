@@ -6,6 +6,8 @@
 //! outwards until no unscanned cell can hold a closer codeword. Ties go to the lowest
 //! index, as in [`nearest_brute_force`].
 
+use std::cell::OnceCell;
+
 /// Squared Euclidean distance from `query` to `point`, both in fixed-point units.
 #[inline]
 pub fn distance_squared(query: [f64; 2], point: [i32; 2]) -> f64 {
@@ -44,6 +46,12 @@ pub fn nearest_first_coordinate(codewords: &[[i32; 2]], query: f64) -> u32 {
     best.1
 }
 
+/// Largest magnitude of a padded query that [`CodewordGrid::nearest_first_coordinate`]
+/// searches by binary search. Below it, `query − x` rounds to the same float for no two
+/// distinct integers `x` of the `i32` range, so the float distances order the codewords
+/// as the exact ones do.
+const SORTED_SEARCH_LIMIT: f64 = (1u64 << 51) as f64;
+
 /// A bucket grid over one codebook.
 pub struct CodewordGrid<'a> {
     codewords: &'a [[i32; 2]],
@@ -55,6 +63,9 @@ pub struct CodewordGrid<'a> {
     starts: Vec<u32>,
     /// Codeword indices, grouped by cell, ascending within a cell.
     members: Vec<u32>,
+    /// First coordinates, ascending, each with the lowest codeword index that has it.
+    /// Built by the first padded query, because only tensors with odd rows need it.
+    first_coordinates: OnceCell<Vec<(i32, u32)>>,
 }
 
 impl<'a> CodewordGrid<'a> {
@@ -103,7 +114,34 @@ impl<'a> CodewordGrid<'a> {
             members[fill[c] as usize] = index as u32;
             fill[c] += 1;
         }
-        CodewordGrid { codewords, origin, cell, columns, rows, starts, members }
+        CodewordGrid { codewords, origin, cell, columns, rows, starts, members, first_coordinates: OnceCell::new() }
+    }
+
+    /// Returns the same index as [`nearest_first_coordinate`] by binary search over the
+    /// sorted first coordinates, for the last pair of an odd row.
+    pub fn nearest_first_coordinate(&self, query: f64) -> u32 {
+        if !query.is_finite() || query.abs() >= SORTED_SEARCH_LIMIT {
+            return nearest_first_coordinate(self.codewords, query);
+        }
+        let sorted = self.first_coordinates.get_or_init(|| {
+            let mut sorted: Vec<(i32, u32)> =
+                self.codewords.iter().enumerate().map(|(index, point)| (point[0], index as u32)).collect();
+            sorted.sort_unstable();
+            // Sorting by (coordinate, index) puts the lowest index first in each run.
+            sorted.dedup_by_key(|entry| entry.0);
+            sorted
+        });
+        // The nearest codeword is the last one below `query` or the first one at or above it.
+        let split = sorted.partition_point(|&(x, _)| f64::from(x) < query);
+        let neighbours = &sorted[split.saturating_sub(1)..(split + 1).min(sorted.len())];
+        let mut best = (f64::INFINITY, u32::MAX);
+        for &(x, index) in neighbours {
+            let d = (query - f64::from(x)).abs();
+            if d < best.0 || (d == best.0 && index < best.1) {
+                best = (d, index);
+            }
+        }
+        best.1
     }
 
     /// Returns the index of the codeword nearest to `query`, ties to the lowest index.
@@ -180,6 +218,30 @@ mod tests {
             let grid = CodewordGrid::new(&points);
             let q = [qx, qy];
             prop_assert_eq!(grid.nearest(q), nearest_brute_force(&points, q));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn first_coordinate_search_matches_brute_force(seed in 0u64..1000, count in 1usize..400,
+                                                       spread in 0i32..5000, query in -8000.0f64..8000.0) {
+            let points = lcg_points(seed, count, spread);
+            let grid = CodewordGrid::new(&points);
+            prop_assert_eq!(grid.nearest_first_coordinate(query), nearest_first_coordinate(&points, query));
+            // A query on a codeword and one half a unit past it test exact hits and possible ties.
+            let on_point = f64::from(points[seed as usize % count][0]);
+            prop_assert_eq!(grid.nearest_first_coordinate(on_point), nearest_first_coordinate(&points, on_point));
+            let between = on_point + 0.5;
+            prop_assert_eq!(grid.nearest_first_coordinate(between), nearest_first_coordinate(&points, between));
+        }
+    }
+
+    #[test]
+    fn first_coordinate_search_handles_extreme_queries() {
+        let points = vec![[i32::MIN, 0], [7, 1], [7, 2], [-3, 3], [i32::MAX, 4]];
+        let grid = CodewordGrid::new(&points);
+        for query in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300, 5.0, 2.0, 7.0, -3.0] {
+            assert_eq!(grid.nearest_first_coordinate(query), nearest_first_coordinate(&points, query), "query {query}");
         }
     }
 
