@@ -47,7 +47,7 @@ pub fn nearest_first_coordinate(codewords: &[[i32; 2]], query: f64) -> u32 {
 }
 
 /// Largest magnitude of a padded query that [`CodewordGrid::nearest_first_coordinate`]
-/// searches by binary search. Below it, `query − x` rounds to the same float for no two
+/// handles with a binary search. Below it, `query − x` rounds to the same float for no two
 /// distinct integers `x` of the `i32` range, so the float distances order the codewords
 /// as the exact ones do.
 const SORTED_SEARCH_LIMIT: f64 = (1u64 << 51) as f64;
