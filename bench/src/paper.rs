@@ -191,7 +191,7 @@ fn encode_candidate(pairs: &Pairs<'_>, codebook: Codebook, group_bytes: Vec<u8>,
             absolute_error: f64::INFINITY,
         };
     }
-    let grid = CodewordGrid::new(&codewords);
+    let grid = CodewordGrid::new(&codewords, codebook.inner as usize + 1);
     let mut indices = Vec::with_capacity(pairs.rows * pairs.per_row());
     let mut absolute_error = 0.0f64;
     for (x, y) in pairs.iter() {

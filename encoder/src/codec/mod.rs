@@ -397,6 +397,11 @@ fn group_codebook(stats: &GroupStats, geometry: &Geometry, scale: f32, codebook:
     GroupCodebook { bytes, codewords }
 }
 
+/// Codewords per ring: the inner square's `N` trajectory points and its centre.
+fn ring_len(plan: &Plan) -> usize {
+    plan.inner as usize + 1
+}
+
 /// Everything needed to encode the rows of a tensor with one plan.
 struct Prepared {
     scale: f32,
@@ -438,7 +443,7 @@ fn evaluate(layout: &Layout<'_>, plan: &Plan, prepared: &Prepared, rows: &[u32])
         let group = &prepared.groups[group_index];
         let grid = match cached {
             Some((built, ref grid)) if built == group_index => grid,
-            _ => &cached.insert((group_index, CodewordGrid::new(&group.codewords))).1,
+            _ => &cached.insert((group_index, CodewordGrid::new(&group.codewords, ring_len(plan)))).1,
         };
         let indices = encode_rows(layout, row..row + 1, grid, prepared.scale);
         for (pair, &index) in indices.iter().enumerate() {
@@ -515,7 +520,7 @@ fn encode_with(layout: &Layout<'_>, plan: &Plan, stats: &[GroupStats]) -> HyperD
         .map(|g| {
             let rows = layout.group_rows_range(g, plan.group_rows);
             let group = &prepared.groups[g as usize];
-            encode_rows(layout, rows, &CodewordGrid::new(&group.codewords), prepared.scale)
+            encode_rows(layout, rows, &CodewordGrid::new(&group.codewords, ring_len(plan)), prepared.scale)
         })
         .collect();
     let indices: Vec<u32> = per_group.into_iter().flatten().collect();
