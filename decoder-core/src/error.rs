@@ -1,6 +1,6 @@
 //! The crate-wide error type.
 
-use core::fmt;
+use core::fmt::{self, Write};
 
 /// Everything that can go wrong while parsing a container or decoding a tensor.
 ///
@@ -104,12 +104,13 @@ impl fmt::Display for Error {
                 f,
                 "input truncated in {field}: needed {needed} bytes, {available} available"
             ),
-            Error::BadMagic { found } => write!(
-                f,
-                "not a hyperc container: expected magic {:?}, found {:?}",
-                crate::MAGIC,
-                found
-            ),
+            Error::BadMagic { found } => {
+                f.write_str("not a hyperc container: expected magic \"")?;
+                write_escaped(f, &crate::MAGIC)?;
+                f.write_str("\", found \"")?;
+                write_escaped(f, &found)?;
+                f.write_str("\"; encode the model with `hyperc encode` first")
+            }
             Error::UnsupportedVersion { found, supported } => write!(
                 f,
                 "container format version {found} is not supported (this decoder reads version {supported}); re-encode the model with a matching hyperc"
@@ -141,13 +142,23 @@ impl fmt::Display for Error {
             }
             Error::BufferLength { expected, found } => write!(
                 f,
-                "output buffer has {found} elements, the operation needs {expected}"
+                "a buffer passed to the decoder (output, input, scratch or arena) has {found} elements, the operation needs {expected}; size it from the container's figures"
             ),
             Error::InvalidOperator { op, reason } => {
                 write!(f, "invalid arguments to operator {op}: {reason}; check the layer's shapes and parameters")
             }
         }
     }
+}
+
+/// Writes `bytes` as ASCII text, with escapes such as `\x03` for other bytes.
+fn write_escaped(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for &byte in bytes {
+        for c in core::ascii::escape_default(byte) {
+            f.write_char(char::from(c))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_tensor(f: &mut fmt::Formatter<'_>, tensor: Option<u32>) -> fmt::Result {
@@ -159,3 +170,22 @@ fn write_tensor(f: &mut fmt::Formatter<'_>, tensor: Option<u32>) -> fmt::Result 
 
 #[cfg(any(test, feature = "std"))]
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_magic_prints_escaped_ascii() {
+        let message = Error::BadMagic { found: *b"PK\x03\x04" }.to_string();
+        assert!(message.contains("found \"PK\\x03\\x04\""), "{message}");
+        assert!(message.contains("expected magic \"HYCM\""), "{message}");
+    }
+
+    #[test]
+    fn buffer_length_lists_buffer_kinds() {
+        let message = Error::BufferLength { expected: 12, found: 3 }.to_string();
+        assert!(message.contains("has 3 elements, the operation needs 12"), "{message}");
+        assert!(message.contains("scratch"), "{message}");
+    }
+}
