@@ -397,7 +397,7 @@ fn group_codebook(stats: &GroupStats, geometry: &Geometry, scale: f32, codebook:
     GroupCodebook { bytes, codewords }
 }
 
-/// Codewords per ring: the inner square's `N` trajectory points and its centre.
+/// Returns the number of codewords per ring: the centre and the `N` trajectory points.
 fn ring_len(plan: &Plan) -> usize {
     plan.inner as usize + 1
 }

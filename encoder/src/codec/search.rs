@@ -100,9 +100,9 @@ impl<'a> CodewordGrid<'a> {
     }
 
     /// Returns the same index as [`nearest_first_coordinate`], for the last pair of an odd
-    /// row. The first queries scan the grids' columns of cells outwards from the query.
-    /// When these scans have cost about as much as a sort, the first coordinates are
-    /// sorted and later queries use a binary search.
+    /// row. The first queries scan columns of cells outwards from the query. Once these
+    /// scans have cost about as much as a sort, the first coordinates are sorted, and
+    /// later queries use a binary search.
     pub fn nearest_first_coordinate(&self, query: f64) -> u32 {
         if !query.is_finite() || query.abs() >= FIRST_COORDINATE_LIMIT {
             return nearest_first_coordinate(self.codewords, query);
@@ -157,8 +157,6 @@ const SPLIT_CELL: u32 = 32;
 /// A uniform grid of cells over the bounding box of one part of a codebook.
 struct CellGrid {
     origin: [f64; 2],
-    /// Far corner of the bounding box.
-    end: [f64; 2],
     cell: f64,
     columns: usize,
     rows: usize,
@@ -189,7 +187,6 @@ impl CellGrid {
         let rows = ((height / cell).ceil() as usize).clamp(1, 4096);
         let cell = (width / columns as f64).max(height / rows as f64);
         let origin = [f64::from(min[0]), f64::from(min[1])];
-        let end = [f64::from(max[0]), f64::from(max[1])];
 
         let cells: Vec<u32> = points
             .iter()
@@ -212,7 +209,7 @@ impl CellGrid {
             members[fill[c as usize] as usize] = (part.start + offset) as u32;
             fill[c as usize] += 1;
         }
-        let mut grid = CellGrid { origin, end, cell, columns, rows, starts, members };
+        let mut grid = CellGrid { origin, cell, columns, rows, starts, members };
         if grid.fullest_cell() > CROWDED_CELL {
             // A square side of a few units puts many codewords on the same points.
             grid.drop_repeated_points(codewords);
@@ -250,10 +247,9 @@ impl CellGrid {
     /// Lowers `best` to the nearest codeword of this part, if it is nearer or ties with a
     /// lower index.
     fn search(&self, codewords: &[[i32; 2]], query: [f64; 2], best: &mut (f64, u32)) {
-        // Skip the part when its bounding box is farther than the best so far.
-        let gap = |value: f64, low: f64, high: f64| (low - value).max(value - high).max(0.0);
-        let gx = gap(query[0], self.origin[0], self.end[0]);
-        let gy = gap(query[1], self.origin[1], self.end[1]);
+        // Skip the part when its grid lies farther away than the best codeword so far.
+        let gx = self.gap(query[0], 0, self.columns as i64 - 1, 0);
+        let gy = self.gap(query[1], 0, self.rows as i64 - 1, 1);
         if gx * gx + gy * gy > best.0 {
             return;
         }
@@ -275,8 +271,8 @@ impl CellGrid {
         }
     }
 
-    /// Distance along `axis` from `value` to the cells `from..=to` on that axis, less a
-    /// millionth of a cell because a codeword can sit a rounding error past its cell.
+    /// Returns the distance along `axis` from `value` to the cells `from..=to`, less a
+    /// millionth of a cell, because a codeword can sit a rounding error past its cell.
     fn gap(&self, value: f64, from: i64, to: i64, axis: usize) -> f64 {
         let low = self.origin[axis] + from as f64 * self.cell;
         let high = self.origin[axis] + (to + 1) as f64 * self.cell;
@@ -311,7 +307,7 @@ impl CellGrid {
     /// Lowers `best` to the codeword of this part nearest along the first coordinate, if
     /// it is nearer or ties with a lower index. `best.0` is a distance, not its square.
     fn search_first_coordinate(&self, codewords: &[[i32; 2]], query: f64, best: &mut (f64, u32)) {
-        if (self.origin[0] - query).max(query - self.end[0]) > best.0 {
+        if self.gap(query, 0, self.columns as i64 - 1, 0) > best.0 {
             return;
         }
         let home = ((query - self.origin[0]) / self.cell).floor().clamp(0.0, (self.columns - 1) as f64) as i64;
@@ -384,8 +380,8 @@ mod tests {
         (0..count).map(|_| [next(), next()]).collect()
     }
 
-    /// Returns a codebook shaped like the encoder's: `inner` points spread over a square of side
-    /// `side` around `centre`, then each ring a copy scaled by a factor in `scales`.
+    /// Returns a codebook shaped like the encoder's: `inner` points spread over a square of
+    /// side `side` around the origin, then for each factor in `scales` a scaled copy.
     fn ringed_points(seed: u64, inner: usize, side: i32, scales: &[i64]) -> Vec<[i32; 2]> {
         let square = lcg_points(seed, inner, side / 2);
         let mut points = square.clone();
