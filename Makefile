@@ -51,6 +51,6 @@ fuzz-smoke:
 demo: setup
 	MODEL="$(MODEL)" INPUT="$(INPUT)" LABELS="$(LABELS)" BOARD="$(BOARD)" ./scripts/demo.sh
 
-## bench: regenerate the figures of BENCHMARKS.md (BENCH_PARTS: some of settings quality speed device)
+## bench: regenerate the figures of BENCHMARKS.md (BENCH_PARTS: some of settings quality entropy speed device)
 bench: setup
 	BENCH_PARTS="$(BENCH_PARTS)" ./scripts/bench.sh

@@ -5,20 +5,22 @@
 #   with the original model (tract) on the real inputs;
 # - quality: hyperc against int8, int4, k-means palettes, the reference scheme and the
 #   Shannon bound (hyperc-bench quality), with the plots in docs/bench/;
+# - entropy: the bits hyperc's indices would take under variable-length codes
+#   (hyperc-bench entropy);
 # - speed: encoder throughput and peak memory (hyperc-bench speed);
 # - device: the cost of decoding on the QEMU boards (hyperc-runner bench).
 # The prose around the tables is written by hand; reread it when a figure moves.
 # BENCH_PARTS selects sections, for example `make bench BENCH_PARTS=speed` after a change
-# that moves only encoder speed. The default is all four.
+# that moves only encoder speed. The default is all five.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-parts=${BENCH_PARTS:-settings quality speed device}
+parts=${BENCH_PARTS:-settings quality entropy speed device}
 for part in $parts; do
     case $part in
-    settings | quality | speed | device) ;;
+    settings | quality | entropy | speed | device) ;;
     *)
-        echo "bench: unknown section '$part' in BENCH_PARTS; use settings, quality, speed or device" >&2
+        echo "bench: unknown section '$part' in BENCH_PARTS; use settings, quality, entropy, speed or device" >&2
         exit 2
         ;;
     esac
@@ -80,6 +82,10 @@ fi
 if selected quality; then
     echo "bench: quality against the baselines" >&2
     target/release/hyperc-bench quality --out "$out" --plots docs/bench
+fi
+if selected entropy; then
+    echo "bench: indices under variable-length codes" >&2
+    target/release/hyperc-bench entropy --out "$out"
 fi
 if selected speed; then
     echo "bench: encoder speed" >&2

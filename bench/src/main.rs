@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hyperc_bench::machine::{today, Machine};
 use hyperc_bench::quality::{self, Case, CASES};
-use hyperc_bench::{plots, speed};
+use hyperc_bench::{entropy, plots, speed};
 
 #[derive(Parser)]
 #[command(name = "hyperc-bench", about = "Benchmarks of hyperc's compression quality and encoder speed")]
@@ -28,6 +28,16 @@ enum Command {
         /// Folder for the SVG plots.
         #[arg(long, default_value = "docs/bench")]
         plots: PathBuf,
+        /// Only this model (file stem); repeat for several. Default: all four.
+        #[arg(long = "model")]
+        models: Vec<String>,
+    },
+    /// Measure how many bits hyperc's indices would take under variable-length codes,
+    /// against the fixed width they are stored in and the Shannon bound.
+    Entropy {
+        /// Folder for entropy.md.
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
         /// Only this model (file stem); repeat for several. Default: all four.
         #[arg(long = "model")]
         models: Vec<String>,
@@ -62,6 +72,7 @@ fn main() -> Result<()> {
         format!("cargo run --release -p hyperc-bench -- {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
     match cli.command {
         Command::Quality { out, plots, models } => run_quality(&out, &plots, &models, &command_line),
+        Command::Entropy { out, models } => run_entropy(&out, &models, &command_line),
         Command::Speed { out, size, models } => {
             let models_dir = models_dir()?;
             let stems: Vec<&str> = selected(&models)?.iter().map(|c| c.model).collect();
@@ -135,18 +146,43 @@ fn run_quality(out: &Path, plots_dir: &Path, models: &[String], command_line: &s
     }
     let borrowed: Vec<_> = loaded.iter().map(|(m, rows)| (m, rows.clone())).collect();
 
-    let header = format!(
-        "Measured on {} on {} with `{command_line}` from the repository root (models from `{}`); \
-         the run took {:.0} s.\n\n{}",
-        today(),
-        Machine::detect().describe(),
-        models_dir.canonicalize().unwrap_or_else(|_| models_dir.clone()).display(),
-        start.elapsed().as_secs_f64(),
-        quality::METHOD
-    );
+    let header = header(command_line, &models_dir, start, quality::METHOD);
     write(&out.join("quality.md"), &quality::markdown(&header, &borrowed))?;
     write(&plots_dir.join("rate-distortion.svg"), &plots::rate_distortion(&borrowed))?;
     write(&plots_dir.join("fidelity-vs-size.svg"), &plots::fidelity_vs_size(&borrowed))
+}
+
+fn run_entropy(out: &Path, models: &[String], command_line: &str) -> Result<()> {
+    let models_dir = models_dir()?;
+    let start = Instant::now();
+    let mut rows = Vec::new();
+    for case in selected(models)? {
+        let path = models_dir.join(format!("{}.tflite", case.model));
+        for bits in entropy::BIT_RATES {
+            let row =
+                entropy::measure(&path, case.model, bits).with_context(|| format!("{}: --bits {bits}", case.model))?;
+            eprintln!(
+                "entropy: {} --bits {bits}: {:.2} bits/weight stored, {:.2} adaptive, bound {:.2}",
+                case.model, row.fixed, row.adaptive, row.bound
+            );
+            rows.push(row);
+        }
+    }
+    let header = header(command_line, &models_dir, start, entropy::METHOD);
+    write(&out.join("entropy.md"), &entropy::markdown(&header, &rows))
+}
+
+/// Returns the head of a table file: date, machine, command, models folder and run time,
+/// then `method`.
+fn header(command_line: &str, models_dir: &Path, start: Instant, method: &str) -> String {
+    format!(
+        "Measured on {} on {} with `{command_line}` from the repository root (models from `{}`); \
+         the run took {:.0} s.\n\n{method}",
+        today(),
+        Machine::detect().describe(),
+        models_dir.canonicalize().unwrap_or_else(|_| models_dir.to_path_buf()).display(),
+        start.elapsed().as_secs_f64(),
+    )
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

@@ -381,7 +381,7 @@ pub fn measure(model: &ModelData, scheme: Scheme) -> Result<Measurement> {
 /// serialized storage record: indices, group parameters, step, trajectory, counts, bit
 /// width and length prefixes, but not its name, shape or recorded error figures. A raw
 /// tensor costs 4 bytes per value.
-fn storage_bytes(tensor: &EncodedTensor) -> usize {
+pub(crate) fn storage_bytes(tensor: &EncodedTensor) -> usize {
     match &tensor.storage {
         Storage::Raw(bytes) => bytes.len(),
         Storage::Hyper(hyper) => postcard::to_allocvec(&StorageRecord::Hyper(hyper.record())).map_or(0, |v| v.len()),
