@@ -236,6 +236,31 @@ fn lossless_round_trip_is_exact() {
 }
 
 #[test]
+fn empty_tensor_round_trips() {
+    // A weights file may keep an array with a zero dimension. It is stored with its shape
+    // and comes back unchanged, beside the other tensors.
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    let mut tensors = sample_tensors();
+    tensors.insert(1, NamedTensor { name: "unused/slot".into(), shape: vec![4, 0, 3], data: Vec::new() });
+    write_input(dir, "in.npz", &tensors);
+    assert_success(&hyperc(dir, &["encode", "in.npz", "-o", "out.hcm"]), "encode");
+    let output = hyperc(dir, &["inspect", "out.hcm", "--json"]);
+    assert_success(&output, "inspect --json");
+    let summary = parse_json(&output);
+    let empty = &summary["tensors"][1];
+    assert_eq!(empty["name"], "unused/slot");
+    assert_eq!(number(empty, "weights"), 0.0);
+    assert_eq!(empty["storage"], "raw");
+    assert_success(&hyperc(dir, &["decode", "out.hcm", "-o", "back.npz"]), "decode");
+    let decoded = read_npz(&dir.join("back.npz")).unwrap();
+    let names: Vec<&str> = decoded.iter().map(|t| t.name.as_str()).collect();
+    let expected: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, expected);
+    assert_eq!(decoded[1], tensors[1]);
+}
+
+#[test]
 fn presets_encode_and_decode() {
     let folder = tempfile::tempdir().unwrap();
     let dir = folder.path();

@@ -821,6 +821,22 @@ fn bad_containers_fail_cleanly() {
         Case::new("run: input of the wrong size", &["run", "m.hcm", "--input", "x.npy"], &["x.npy", "15 values", "8"])
             .with_files(with_input(good.clone(), npy("<f4", "(15,)", &f32_bytes(&ramp(15))))),
     );
+    let mut nan_input = ramp(16);
+    nan_input[11] = f32::NAN;
+    cases.push(
+        Case::new("run: NaN input", &["run", "m.hcm", "--input", "x.npy"], &["x.npy", "row 1", "value 3", "NaN"])
+            .with_files(with_input(good.clone(), npy("<f4", "(2, 8)", &f32_bytes(&nan_input)))),
+    );
+    let mut infinite_input = ramp(16);
+    infinite_input[2] = f32::NEG_INFINITY;
+    cases.push(
+        Case::new(
+            "run: infinite input",
+            &["run", "m.hcm", "--input", "x.npy", "--output", "y.npy"],
+            &["x.npy", "row 0", "value 2", "-inf"],
+        )
+        .with_files(with_input(good.clone(), npy("<f4", "(2, 8)", &f32_bytes(&infinite_input)))),
+    );
     cases.push(
         Case::new("run: missing input", &["run", "m.hcm", "--input", "x.npy"], &["x.npy", "not found"])
             .with_files(vec![("m.hcm", good.clone())]),

@@ -201,8 +201,9 @@ pub fn render(summary: &Summary) -> String {
     );
     let _ = writeln!(
         out,
-        "ratio: {:.2}x smaller than float32, {:.2}x smaller than int8",
-        summary.ratio_to_float32, summary.ratio_to_int8
+        "ratio: {}, {}",
+        size_relative_to(summary.ratio_to_float32, "float32"),
+        size_relative_to(summary.ratio_to_int8, "int8")
     );
     if let Some(graph) = &summary.graph {
         let _ = writeln!(out, "graph: {} operators: {}", graph.operators.len(), graph.operators.join(" "));
@@ -223,4 +224,30 @@ fn shorten(name: &str, width: usize) -> String {
     }
     let tail: String = name.chars().skip(count - (width - 1)).collect();
     format!("…{tail}")
+}
+
+/// Describes a size ratio (`reference size / container size`) against `reference`, as
+/// "2.50x smaller than int8", or "1.92x larger than int8" when the ratio is below 1.
+fn size_relative_to(ratio: f64, reference: &str) -> String {
+    if ratio >= 1.0 || ratio <= 0.0 || !ratio.is_finite() {
+        format!("{ratio:.2}x smaller than {reference}")
+    } else {
+        format!("{:.2}x larger than {reference}", 1.0 / ratio)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_relative_to;
+
+    #[test]
+    fn ratio_above_one_is_smaller() {
+        assert_eq!(size_relative_to(2.5, "int8"), "2.50x smaller than int8");
+        assert_eq!(size_relative_to(1.0, "float32"), "1.00x smaller than float32");
+    }
+
+    #[test]
+    fn ratio_below_one_is_larger() {
+        assert_eq!(size_relative_to(0.52, "int8"), "1.92x larger than int8");
+    }
 }

@@ -19,7 +19,8 @@ pub struct Batch {
 }
 
 /// Runs `model` (the bytes of a container) on each row of `inputs`; `source` names the
-/// input in messages.
+/// input in messages. Inputs must be finite: the engine would carry a NaN through to
+/// every output.
 pub fn run_bytes(container: &[u8], model_path: &Path, inputs: &[f32], source: &Path) -> Result<Batch> {
     let model =
         Model::parse(container).with_context(|| format!("{}: invalid model container", model_path.display()))?;
@@ -30,6 +31,15 @@ pub fn run_bytes(container: &[u8], model_path: &Path, inputs: &[f32], source: &P
             "{}: {} values do not form rows of the model's input size {input_len}; pass an array of shape [batch, ...] with {input_len} values per row",
             source.display(),
             inputs.len()
+        );
+    }
+    if let Some(position) = inputs.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "{}: input row {}, value {} is {}; the model needs finite inputs, so replace NaN and infinite values",
+            source.display(),
+            position / input_len,
+            position % input_len,
+            inputs[position]
         );
     }
     let rows = inputs.len() / input_len;
