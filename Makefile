@@ -9,6 +9,9 @@ FIRMWARE_BOARDS := lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabi
 	microbit:thumbv6m-none-eabi sifive_e:riscv32imac-unknown-none-elf \
 	nrf52840-dk:thumbv7em-none-eabihf rpi-pico:thumbv6m-none-eabi hifive1-revb:riscv32imac-unknown-none-elf
 FIRMWARE := --manifest-path firmware/Cargo.toml
+# The fuzz targets are their own workspace. Linting them with stable clippy in the main
+# target folder reuses the dependencies the workspace lint has just checked.
+FUZZ := --manifest-path fuzz/Cargo.toml
 # Any valid container lets the firmware's build script run during linting.
 LINT_MODEL := $(CURDIR)/decoder-core/tests/golden/codec.hcm
 
@@ -29,6 +32,8 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) fmt $(FIRMWARE) --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) fmt $(FUZZ) --check
+	$(CARGO) clippy $(FUZZ) --all-targets --locked --target-dir target -- -D warnings
 
 check-targets:
 	for target in $(DECODER_TARGETS); do \
