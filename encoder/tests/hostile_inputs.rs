@@ -4,17 +4,21 @@
 //! error message names the file and the problem. It also checks that no output or
 //! temporary file is left behind, and that an existing output file is byte-identical
 //! after the failed command.
-//! The inputs are built here by hand (npy headers, zip archives, safetensors headers and
-//! TFLite flatbuffers), not with the readers under test.
+//! The inputs are built by hand in `support/` (npy headers, zip archives, safetensors
+//! headers and TFLite flatbuffers), not with the readers under test.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use flatbuffers::FlatBufferBuilder;
 use hyperc::io::{write_npz, NamedTensor};
 use tract_tflite::tflite as fb;
+
+mod support;
+
+use support::files::{f32_bytes, npy, safetensors, zip};
+use support::tflite::{activation, build_model, float_constant, op, ModelSpec, OptionsSpec};
 
 /// Contents of an output file that exists before a failing command runs.
 const OLD_OUTPUT: &[u8] = b"previous output, which a failed command must leave unchanged";
@@ -199,89 +203,9 @@ fn digits_tflite() -> Vec<u8> {
     fs::read(repository().join("examples/digits/digits.tflite")).unwrap()
 }
 
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
 /// Reproducible values in [-0.5, 0.5).
 fn ramp(len: usize) -> Vec<f32> {
     (0..len).map(|i| ((i * 37) % 101) as f32 / 101.0 - 0.5).collect()
-}
-
-/// A version 1.0 `.npy` file: magic, header dict padded to 64 bytes, then `payload`.
-fn npy(descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(payload);
-    bytes
-}
-
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zip stores it.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-/// Builds an uncompressed zip archive of `members`, laid out as in the PKWARE APPNOTE: local
-/// headers with data, the central directory, and the end-of-central-directory record.
-fn zip(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut archive = Vec::new();
-    let mut directory = Vec::new();
-    for (name, data) in members {
-        let offset = archive.len() as u32;
-        let (crc, size, name_len) = (crc32(data), data.len() as u32, name.len() as u16);
-        // Version 2.0, no flags, stored, time 00:00, date 1980-01-01.
-        let common = [&20u16.to_le_bytes()[..], &0u16.to_le_bytes(), &0u16.to_le_bytes(), &0u16.to_le_bytes()];
-        let sizes = [&crc.to_le_bytes()[..], &size.to_le_bytes(), &size.to_le_bytes(), &name_len.to_le_bytes()];
-
-        archive.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        common.iter().for_each(|part| archive.extend_from_slice(part));
-        archive.extend_from_slice(&0x0021u16.to_le_bytes());
-        sizes.iter().for_each(|part| archive.extend_from_slice(part));
-        archive.extend_from_slice(&0u16.to_le_bytes());
-        archive.extend_from_slice(name.as_bytes());
-        archive.extend_from_slice(data);
-
-        directory.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        directory.extend_from_slice(&20u16.to_le_bytes());
-        common.iter().for_each(|part| directory.extend_from_slice(part));
-        directory.extend_from_slice(&0x0021u16.to_le_bytes());
-        sizes.iter().for_each(|part| directory.extend_from_slice(part));
-        // Extra field and comment lengths, disk number, internal and external attributes.
-        directory.extend_from_slice(&[0; 12]);
-        directory.extend_from_slice(&offset.to_le_bytes());
-        directory.extend_from_slice(name.as_bytes());
-    }
-    let directory_offset = archive.len() as u32;
-    archive.extend_from_slice(&directory);
-    archive.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    archive.extend_from_slice(&[0; 4]);
-    archive.extend_from_slice(&(members.len() as u16).to_le_bytes());
-    archive.extend_from_slice(&(members.len() as u16).to_le_bytes());
-    archive.extend_from_slice(&(directory.len() as u32).to_le_bytes());
-    archive.extend_from_slice(&directory_offset.to_le_bytes());
-    archive.extend_from_slice(&0u16.to_le_bytes());
-    archive
-}
-
-/// Builds a safetensors file: u64 little-endian header length, JSON header, data.
-fn safetensors(json: &str, data: &[u8]) -> Vec<u8> {
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend_from_slice(json.as_bytes());
-    bytes.extend_from_slice(data);
-    bytes
 }
 
 /// Writes `name`, a float `.npz` of two tensors that encodes without error.
@@ -294,188 +218,49 @@ fn good_npz(dir: &Path, name: &str) {
 }
 
 // ---------------------------------------------------------------------------------------
-// TFLite models built with the flatbuffers builder and tract-tflite's schema module.
+// TFLite models built with the shared flatbuffers builder.
 // ---------------------------------------------------------------------------------------
-
-struct TensorSpec {
-    name: &'static str,
-    shape: Vec<i32>,
-    data: Option<Vec<u8>>,
-    /// Replaces the buffer index that the builder assigns.
-    buffer: Option<u32>,
-}
-
-fn activation(name: &'static str, shape: &[i32]) -> TensorSpec {
-    TensorSpec { name, shape: shape.to_vec(), data: None, buffer: None }
-}
-
-fn constant(name: &'static str, shape: &[i32], values: &[f32]) -> TensorSpec {
-    TensorSpec { data: Some(f32_bytes(values)), ..activation(name, shape) }
-}
-
-struct OpSpec {
-    code: fb::BuiltinOperator,
-    inputs: Vec<i32>,
-    outputs: Vec<i32>,
-}
-
-struct ModelSpec {
-    tensors: Vec<TensorSpec>,
-    operators: Vec<OpSpec>,
-    inputs: Vec<i32>,
-    outputs: Vec<i32>,
-}
 
 /// input [1, 8] -> FULLY_CONNECTED (weights [4, 8] 'dense/kernel', bias [4] 'dense/bias') -> [1, 4].
 fn dense_model() -> ModelSpec {
     ModelSpec {
         tensors: vec![
             activation("input", &[1, 8]),
-            constant("dense/kernel", &[4, 8], &ramp(32)),
-            constant("dense/bias", &[4], &ramp(4)),
+            float_constant("dense/kernel", &[4, 8], &ramp(32)),
+            float_constant("dense/bias", &[4], &ramp(4)),
             activation("output", &[1, 4]),
         ],
-        operators: vec![OpSpec { code: fb::BuiltinOperator::FULLY_CONNECTED, inputs: vec![0, 1, 2], outputs: vec![3] }],
+        operators: vec![op(fb::BuiltinOperator::FULLY_CONNECTED, &[0, 1, 2], &[3], OptionsSpec::None)],
         inputs: vec![0],
         outputs: vec![3],
+        subgraphs: 1,
     }
 }
 
 /// input [1, 3, 3, 2] -> DEPTHWISE_CONV_2D (filter [1, 2, 2, 2] 'depthwise/filter', bias [2],
 /// SAME padding) -> [1, 3, 3, 2].
 fn depthwise_model(filter: &[f32]) -> ModelSpec {
+    let options =
+        OptionsSpec::Depthwise { stride: [1, 1], multiplier: 1, activation: fb::ActivationFunctionType::NONE };
     ModelSpec {
         tensors: vec![
             activation("input", &[1, 3, 3, 2]),
-            constant("depthwise/filter", &[1, 2, 2, 2], filter),
-            constant("depthwise/bias", &[2], &[0.25, -0.25]),
+            float_constant("depthwise/filter", &[1, 2, 2, 2], filter),
+            float_constant("depthwise/bias", &[2], &[0.25, -0.25]),
             activation("output", &[1, 3, 3, 2]),
         ],
-        operators: vec![OpSpec {
-            code: fb::BuiltinOperator::DEPTHWISE_CONV_2D,
-            inputs: vec![0, 1, 2],
-            outputs: vec![3],
-        }],
+        operators: vec![op(fb::BuiltinOperator::DEPTHWISE_CONV_2D, &[0, 1, 2], &[3], options)],
         inputs: vec![0],
         outputs: vec![3],
+        subgraphs: 1,
     }
-}
-
-/// Serializes `spec` as a TFLite flatbuffer: one subgraph, buffer 0 empty and one buffer
-/// per constant, and options for DEPTHWISE_CONV_2D only.
-fn tflite(spec: &ModelSpec) -> Vec<u8> {
-    let mut fbb = FlatBufferBuilder::new();
-    let mut buffers = vec![fb::Buffer::create(&mut fbb, &fb::BufferArgs { data: None })];
-    let mut tensors = Vec::new();
-    for tensor in &spec.tensors {
-        let buffer = match &tensor.data {
-            Some(bytes) => {
-                let data = fbb.create_vector(bytes);
-                buffers.push(fb::Buffer::create(&mut fbb, &fb::BufferArgs { data: Some(data) }));
-                buffers.len() as u32 - 1
-            }
-            None => 0,
-        };
-        let name = fbb.create_string(tensor.name);
-        let shape = fbb.create_vector(&tensor.shape);
-        tensors.push(fb::Tensor::create(
-            &mut fbb,
-            &fb::TensorArgs {
-                shape: Some(shape),
-                type_: fb::TensorType::FLOAT32,
-                buffer: tensor.buffer.unwrap_or(buffer),
-                name: Some(name),
-                ..Default::default()
-            },
-        ));
-    }
-
-    let mut codes: Vec<fb::BuiltinOperator> = Vec::new();
-    let mut operators = Vec::new();
-    for operator in &spec.operators {
-        if !codes.contains(&operator.code) {
-            codes.push(operator.code);
-        }
-        let opcode_index = codes.iter().position(|&c| c == operator.code).unwrap() as u32;
-        let inputs = fbb.create_vector(&operator.inputs);
-        let outputs = fbb.create_vector(&operator.outputs);
-        // DEPTHWISE_CONV_2D needs its options; the other operators used here do not.
-        let (builtin_options_type, builtin_options) = if operator.code == fb::BuiltinOperator::DEPTHWISE_CONV_2D {
-            let args = fb::DepthwiseConv2DOptionsArgs {
-                padding: fb::Padding::SAME,
-                stride_h: 1,
-                stride_w: 1,
-                depth_multiplier: 1,
-                fused_activation_function: fb::ActivationFunctionType::NONE,
-                dilation_h_factor: 1,
-                dilation_w_factor: 1,
-            };
-            let options = fb::DepthwiseConv2DOptions::create(&mut fbb, &args).as_union_value();
-            (fb::BuiltinOptions::DepthwiseConv2DOptions, Some(options))
-        } else {
-            (fb::BuiltinOptions::NONE, None)
-        };
-        operators.push(fb::Operator::create(
-            &mut fbb,
-            &fb::OperatorArgs {
-                opcode_index,
-                inputs: Some(inputs),
-                outputs: Some(outputs),
-                builtin_options_type,
-                builtin_options,
-                ..Default::default()
-            },
-        ));
-    }
-    let codes: Vec<_> = codes
-        .iter()
-        .map(|&code| {
-            let args = fb::OperatorCodeArgs {
-                deprecated_builtin_code: code.0.min(127) as i8,
-                version: 1,
-                builtin_code: code,
-                ..Default::default()
-            };
-            fb::OperatorCode::create(&mut fbb, &args)
-        })
-        .collect();
-
-    let tensors = fbb.create_vector(&tensors);
-    let operators = fbb.create_vector(&operators);
-    let inputs = fbb.create_vector(&spec.inputs);
-    let outputs = fbb.create_vector(&spec.outputs);
-    let subgraph = fb::SubGraph::create(
-        &mut fbb,
-        &fb::SubGraphArgs {
-            tensors: Some(tensors),
-            inputs: Some(inputs),
-            outputs: Some(outputs),
-            operators: Some(operators),
-            name: None,
-        },
-    );
-    let codes = fbb.create_vector(&codes);
-    let subgraphs = fbb.create_vector(&[subgraph]);
-    let buffers = fbb.create_vector(&buffers);
-    let model = fb::Model::create(
-        &mut fbb,
-        &fb::ModelArgs {
-            version: 3,
-            operator_codes: Some(codes),
-            subgraphs: Some(subgraphs),
-            buffers: Some(buffers),
-            ..Default::default()
-        },
-    );
-    fb::finish_model_buffer(&mut fbb, model);
-    fbb.finished_data().to_vec()
 }
 
 /// The dense model with `change` applied.
 fn dense_tflite(change: impl FnOnce(&mut ModelSpec)) -> Vec<u8> {
     let mut spec = dense_model();
     change(&mut spec);
-    tflite(&spec)
+    build_model(&spec)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -538,11 +323,12 @@ fn bad_encode_inputs_fail_cleanly() {
         Case::new("TFLite unsupported operator", &encode("tanh.tflite"), &["tanh.tflite", "TANH", "not supported"])
             .with_files(vec![(
                 "tanh.tflite",
-                tflite(&ModelSpec {
+                build_model(&ModelSpec {
                     tensors: vec![activation("input", &[1, 8]), activation("output", &[1, 8])],
-                    operators: vec![OpSpec { code: fb::BuiltinOperator::TANH, inputs: vec![0], outputs: vec![1] }],
+                    operators: vec![op(fb::BuiltinOperator::TANH, &[0], &[1], OptionsSpec::None)],
                     inputs: vec![0],
                     outputs: vec![1],
+                    subgraphs: 1,
                 }),
             )]),
         Case::new(
@@ -567,7 +353,7 @@ fn bad_encode_inputs_fail_cleanly() {
             .with_files(vec![(
                 "zero.tflite",
                 dense_tflite(|spec| {
-                    spec.tensors[1] = constant("dense/kernel", &[4, 0], &[]);
+                    spec.tensors[1] = float_constant("dense/kernel", &[4, 0], &[]);
                     spec.tensors[0].shape = vec![1, 0];
                 }),
             )]),
@@ -578,7 +364,7 @@ fn bad_encode_inputs_fail_cleanly() {
             &encode("depthwise.tflite"),
             &["depthwise.tflite", "'depthwise/filter'", "NaN", "index 5"],
         )
-        .with_files(vec![("depthwise.tflite", tflite(&depthwise_model(&nan_filter)))]),
+        .with_files(vec![("depthwise.tflite", build_model(&depthwise_model(&nan_filter)))]),
         Case::new("TFLite infinite bias", &encode("inf.tflite"), &["inf.tflite", "'dense/bias'", "inf", "index 2"])
             .with_files(vec![(
                 "inf.tflite",
@@ -665,7 +451,7 @@ fn bad_outputs_fail_cleanly() {
 
 /// Writes `name`: the dense model encoded by the binary.
 fn encode_container(dir: &Path, name: &str) {
-    fs::write(dir.join("model.tflite"), tflite(&dense_model())).unwrap();
+    fs::write(dir.join("model.tflite"), build_model(&dense_model())).unwrap();
     let output = hyperc(dir, &["encode".into(), "model.tflite".into(), "-o".into(), name.into()]);
     assert!(output.status.success(), "encode failed: {}", stderr(&output));
     fs::remove_file(dir.join("model.tflite")).unwrap();

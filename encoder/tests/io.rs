@@ -10,42 +10,13 @@ use hyperc::io::{
     AtomicWriteError, IoError, NamedTensor,
 };
 
+mod support;
+
+use support::files::{f32_bytes, npy_ordered, safetensors};
+
 // ---------------------------------------------------------------------------------------
 // Helpers that build or inspect files independently of the library.
 // ---------------------------------------------------------------------------------------
-
-/// Builds a version 1.0 `.npy` file by hand: magic, version, u16 header length, a header
-/// dict padded with spaces to a 64-byte boundary and ended by a newline, then `payload`.
-fn hand_npy(descr: &str, fortran_order: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
-    let fortran = if fortran_order { "True" } else { "False" };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(payload);
-    bytes
-}
-
-/// Builds a safetensors file by hand: u64 little-endian header length, the JSON header
-/// padded with spaces to a multiple of 8 bytes, then the data.
-fn hand_safetensors(json: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = json.to_owned();
-    while !header.len().is_multiple_of(8) {
-        header.push(' ');
-    }
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(data);
-    bytes
-}
-
-fn le_bytes_f32(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
 
 fn be_bytes_f32(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_be_bytes()).collect()
@@ -185,7 +156,7 @@ fn npz_layout_matches_numpy_savez() {
     assert_eq!(names, expected);
     for ((_, npy), tensor) in members.iter().zip(&tensors) {
         assert!(npy.starts_with(b"\x93NUMPY"), "member {} lacks the .npy magic", tensor.name);
-        assert!(npy.ends_with(&le_bytes_f32(&tensor.data)), "member {} data", tensor.name);
+        assert!(npy.ends_with(&f32_bytes(&tensor.data)), "member {} data", tensor.name);
     }
 }
 
@@ -218,7 +189,7 @@ fn npy_written_header_is_numpy_format() {
     assert!(header.contains("'shape': (2, 3, 1, 5)"), "{header}");
     assert!(header.ends_with('\n'));
     assert_eq!((10 + header_len) % 64, 0);
-    assert_eq!(&bytes[10 + header_len..], le_bytes_f32(&data).as_slice());
+    assert_eq!(&bytes[10 + header_len..], f32_bytes(&data).as_slice());
 }
 
 #[test]
@@ -227,7 +198,7 @@ fn raw_bin_round_trip() {
     for len in [1usize, 7, 1001] {
         let values: Vec<f32> = (0..len).map(|i| (i as f32).sin() * 1e3).collect();
         let path = dir.path().join(format!("rows_{len}.bin"));
-        fs::write(&path, le_bytes_f32(&values)).unwrap();
+        fs::write(&path, f32_bytes(&values)).unwrap();
 
         let tensor = read_array(&path).unwrap();
         assert_eq!(tensor.name, format!("rows_{len}"));
@@ -261,10 +232,10 @@ fn f16_every_bit_pattern_matches_half() {
     let expected: Vec<f32> = patterns.iter().map(|&b| f16::from_bits(b).to_f32()).collect();
 
     let little = dir.path().join("little.npy");
-    fs::write(&little, hand_npy("<f2", false, "(65536,)", &le_bytes_u16(&patterns))).unwrap();
+    fs::write(&little, npy_ordered("<f2", false, "(65536,)", &le_bytes_u16(&patterns))).unwrap();
     let big = dir.path().join("big.npy");
     let big_payload: Vec<u8> = patterns.iter().flat_map(|b| b.to_be_bytes()).collect();
-    fs::write(&big, hand_npy(">f2", false, "(65536,)", &big_payload)).unwrap();
+    fs::write(&big, npy_ordered(">f2", false, "(65536,)", &big_payload)).unwrap();
 
     for path in [&little, &big] {
         let tensor = read_array(path).unwrap();
@@ -290,7 +261,7 @@ fn f16_known_values_exact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("known.npy");
     let patterns: Vec<u16> = cases.iter().map(|&(b, _)| b).collect();
-    fs::write(&path, hand_npy("<f2", false, "(8,)", &le_bytes_u16(&patterns))).unwrap();
+    fs::write(&path, npy_ordered("<f2", false, "(8,)", &le_bytes_u16(&patterns))).unwrap();
 
     let tensor = read_array(&path).unwrap();
     for (value, (pattern, exact)) in tensor.data.iter().zip(cases) {
@@ -304,7 +275,7 @@ fn bf16_every_bit_pattern_matches_half() {
     let json = r#"{"all":{"dtype":"BF16","shape":[256,256],"data_offsets":[0,131072]}}"#;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("all.safetensors");
-    fs::write(&path, hand_safetensors(json, &le_bytes_u16(&patterns))).unwrap();
+    fs::write(&path, safetensors(json, &le_bytes_u16(&patterns))).unwrap();
 
     let tensors = read_safetensors(&path).unwrap();
     assert_eq!(tensors.len(), 1);
@@ -332,7 +303,7 @@ const F16_BITS: [u16; 3] = [0x3E00, 0xC000, 0x7BFF]; // 1.5, -2.0, 65504
 const BF16_BITS: [u16; 2] = [0x3FC0, 0x0001]; // 1.5, 2^-133
 
 fn float_safetensors_data() -> Vec<u8> {
-    let mut data = le_bytes_f32(&F32_VALUES);
+    let mut data = f32_bytes(&F32_VALUES);
     data.extend(le_bytes_u16(&F16_BITS));
     data.extend(le_bytes_u16(&BF16_BITS));
     data
@@ -347,7 +318,7 @@ fn safetensors_float_types_read() {
         "w;f16":{"dtype":"F16","shape":[3],"data_offsets":[16,22]}}"#;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
-    fs::write(&path, hand_safetensors(json, &float_safetensors_data())).unwrap();
+    fs::write(&path, safetensors(json, &float_safetensors_data())).unwrap();
 
     let tensors = read_safetensors(&path).unwrap();
     let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
@@ -374,7 +345,7 @@ fn safetensors_i64_tensor_rejected() {
     data.extend(7i64.to_le_bytes());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
-    fs::write(&path, hand_safetensors(json, &data)).unwrap();
+    fs::write(&path, safetensors(json, &data)).unwrap();
 
     let error = read_safetensors(&path).unwrap_err();
     match &error {
@@ -393,11 +364,11 @@ fn safetensors_inconsistent_header_rejected() {
     let path = dir.path().join("bad.safetensors");
     let cases = [
         // Byte range shorter than the shape requires.
-        hand_safetensors(r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#, &[0; 12]),
+        safetensors(r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#, &[0; 12]),
         // Data missing at the end of the file.
-        hand_safetensors(r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, &[0; 8]),
+        safetensors(r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, &[0; 8]),
         // Shape whose element count overflows.
-        hand_safetensors(r#"{"w":{"dtype":"F32","shape":[18446744073709551615,2],"data_offsets":[0,16]}}"#, &[0; 16]),
+        safetensors(r#"{"w":{"dtype":"F32","shape":[18446744073709551615,2],"data_offsets":[0,16]}}"#, &[0; 16]),
         // Header length beyond the end of the file.
         {
             let mut bytes = 1000u64.to_le_bytes().to_vec();
@@ -422,7 +393,7 @@ fn npy_little_endian_f32() {
     let values = [1.0f32, -2.0, 0.5, 1e-30, 3.0e30, -0.0];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("le.npy");
-    fs::write(&path, hand_npy("<f4", false, "(2, 3)", &le_bytes_f32(&values))).unwrap();
+    fs::write(&path, npy_ordered("<f4", false, "(2, 3)", &f32_bytes(&values))).unwrap();
     let tensor = read_array(&path).unwrap();
     assert_eq!(tensor.shape, vec![2, 3]);
     assert_eq!(bits(&tensor.data), bits(&values));
@@ -433,7 +404,7 @@ fn npy_big_endian_f32() {
     let values = [1.0f32, -2.0, 0.5, 1e-30, 3.0e30, f32::from_bits(0x0012_3456)];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("be.npy");
-    fs::write(&path, hand_npy(">f4", false, "(3, 2)", &be_bytes_f32(&values))).unwrap();
+    fs::write(&path, npy_ordered(">f4", false, "(3, 2)", &be_bytes_f32(&values))).unwrap();
     let tensor = read_array(&path).unwrap();
     assert_eq!(tensor.shape, vec![3, 2]);
     assert_eq!(bits(&tensor.data), bits(&values));
@@ -443,7 +414,7 @@ fn npy_big_endian_f32() {
 fn npy_little_endian_f16() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("half.npy");
-    fs::write(&path, hand_npy("<f2", false, "(3,)", &le_bytes_u16(&F16_BITS))).unwrap();
+    fs::write(&path, npy_ordered("<f2", false, "(3,)", &le_bytes_u16(&F16_BITS))).unwrap();
     let tensor = read_array(&path).unwrap();
     assert_eq!(tensor.shape, vec![3]);
     assert_eq!(tensor.data, vec![1.5, -2.0, 65504.0]);
@@ -473,7 +444,7 @@ fn npy_fortran_order_converted() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fortran.npy");
-    fs::write(&path, hand_npy("<f4", true, "(2, 3, 4)", &le_bytes_f32(&fortran))).unwrap();
+    fs::write(&path, npy_ordered("<f4", true, "(2, 3, 4)", &f32_bytes(&fortran))).unwrap();
     let tensor = read_array(&path).unwrap();
     assert_eq!(tensor.shape, vec![2, 3, 4]);
     assert_eq!(tensor.data, c_order);
@@ -484,7 +455,7 @@ fn npy_f64_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("doubles.npy");
     let payload: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
-    fs::write(&path, hand_npy("<f8", false, "(2,)", &payload)).unwrap();
+    fs::write(&path, npy_ordered("<f8", false, "(2,)", &payload)).unwrap();
 
     let error = read_array(&path).unwrap_err();
     assert!(matches!(error, IoError::UnsupportedDtype { .. }), "{error:?}");
@@ -497,7 +468,7 @@ fn npy_other_dtypes_rejected() {
     let path = dir.path().join("other.npy");
     let cases = [("<i8", "int64", 16usize), ("|b1", "bool", 2), ("<c8", "complex64", 16), ("|O", "object", 16)];
     for (descr, name, payload_len) in cases {
-        fs::write(&path, hand_npy(descr, false, "(2,)", &vec![0; payload_len])).unwrap();
+        fs::write(&path, npy_ordered(descr, false, "(2,)", &vec![0; payload_len])).unwrap();
         let error = read_array(&path).unwrap_err();
         assert!(matches!(error, IoError::UnsupportedDtype { .. }), "{descr}: {error:?}");
         assert_mentions(&error, &[descr, name]);
@@ -508,13 +479,13 @@ fn npy_other_dtypes_rejected() {
 fn npy_scalar_and_zero_size() {
     let dir = tempfile::tempdir().unwrap();
     let scalar = dir.path().join("scalar.npy");
-    fs::write(&scalar, hand_npy("<f4", false, "()", &7.25f32.to_le_bytes())).unwrap();
+    fs::write(&scalar, npy_ordered("<f4", false, "()", &7.25f32.to_le_bytes())).unwrap();
     let tensor = read_array(&scalar).unwrap();
     assert_eq!(tensor.shape, Vec::<usize>::new());
     assert_eq!(tensor.data, vec![7.25]);
 
     let empty = dir.path().join("empty.npy");
-    fs::write(&empty, hand_npy("<f4", false, "(4, 0)", &[])).unwrap();
+    fs::write(&empty, npy_ordered("<f4", false, "(4, 0)", &[])).unwrap();
     let tensor = read_array(&empty).unwrap();
     assert_eq!(tensor.shape, vec![4, 0]);
     assert!(tensor.data.is_empty());
@@ -625,7 +596,7 @@ fn zip_of_garbage_rejected() {
 fn npy_short_data_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("short.npy");
-    fs::write(&path, hand_npy("<f4", false, "(10, 10)", &le_bytes_f32(&[1.0; 99]))).unwrap();
+    fs::write(&path, npy_ordered("<f4", false, "(10, 10)", &f32_bytes(&[1.0; 99]))).unwrap();
 
     let error = read_array(&path).unwrap_err();
     match &error {
@@ -643,7 +614,7 @@ fn npy_short_data_rejected() {
 fn npy_trailing_data_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long.npy");
-    fs::write(&path, hand_npy("<f4", false, "(2,)", &le_bytes_f32(&[1.0; 3]))).unwrap();
+    fs::write(&path, npy_ordered("<f4", false, "(2,)", &f32_bytes(&[1.0; 3]))).unwrap();
     let error = read_array(&path).unwrap_err();
     assert!(matches!(error, IoError::DataSize { expected: 8, found: 12, .. }), "{error:?}");
 }
@@ -653,14 +624,14 @@ fn npy_overflowing_shape_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.npy");
     let shape = format!("({}, {})", u64::MAX / 2, 3);
-    fs::write(&path, hand_npy("<f4", false, &shape, &[0; 16])).unwrap();
+    fs::write(&path, npy_ordered("<f4", false, &shape, &[0; 16])).unwrap();
     let error = read_array(&path).unwrap_err();
     assert!(matches!(error, IoError::ShapeOverflow { .. }), "{error:?}");
     assert_mentions(&error, &[&path.display().to_string(), "`huge`"]);
 
     // Bytes overflow although the element count fits.
     let shape = format!("({},)", usize::MAX / 2);
-    fs::write(&path, hand_npy("<f4", false, &shape, &[0; 16])).unwrap();
+    fs::write(&path, npy_ordered("<f4", false, &shape, &[0; 16])).unwrap();
     let error = read_array(&path).unwrap_err();
     assert!(matches!(error, IoError::ShapeOverflow { .. }), "{error:?}");
 }
@@ -669,7 +640,7 @@ fn npy_overflowing_shape_rejected() {
 fn npy_truncated_header_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut.npy");
-    let whole = hand_npy("<f4", false, "(2,)", &le_bytes_f32(&[1.0, 2.0]));
+    let whole = npy_ordered("<f4", false, "(2,)", &f32_bytes(&[1.0, 2.0]));
     for cut in [3, 7, 9, 40] {
         fs::write(&path, &whole[..cut]).unwrap();
         let error = read_array(&path).unwrap_err();
@@ -682,7 +653,7 @@ fn npy_truncated_header_rejected() {
 fn npy_malformed_header_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.npy");
-    let mut bytes = hand_npy("<f4", false, "(2,)", &le_bytes_f32(&[1.0, 2.0]));
+    let mut bytes = npy_ordered("<f4", false, "(2,)", &f32_bytes(&[1.0, 2.0]));
     let header_text = b"{'descr': '<f4', 'shape': (2,)}";
     bytes[10..10 + header_text.len()].copy_from_slice(header_text);
     bytes[10 + header_text.len()] = b' ';
@@ -696,7 +667,7 @@ fn npy_malformed_header_rejected() {
     assert!(matches!(error, IoError::InvalidNpy { .. }), "{error:?}");
     assert_mentions(&error, &["fortran_order"]);
 
-    let mut bytes = hand_npy("<f4", false, "(2,)", &le_bytes_f32(&[1.0, 2.0]));
+    let mut bytes = npy_ordered("<f4", false, "(2,)", &f32_bytes(&[1.0, 2.0]));
     bytes[6] = 9;
     fs::write(&path, &bytes).unwrap();
     let error = read_array(&path).unwrap_err();
@@ -725,15 +696,15 @@ fn dispatch_uses_content_before_extension() {
     write_npz(&npz, &tensors).unwrap();
     assert_bit_identical(&read_weights(&npz).unwrap(), &tensors);
 
-    let safetensors = dir.path().join("weights");
+    let safetensors_path = dir.path().join("weights");
     let json = r#"{"w/f32":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#;
-    fs::write(&safetensors, hand_safetensors(json, &le_bytes_f32(&F32_VALUES))).unwrap();
-    let read_back = read_weights(&safetensors).unwrap();
+    fs::write(&safetensors_path, safetensors(json, &f32_bytes(&F32_VALUES))).unwrap();
+    let read_back = read_weights(&safetensors_path).unwrap();
     assert_eq!(read_back.len(), 1);
     assert_eq!(read_back[0].name, "w/f32");
 
     let npy = dir.path().join("single.array");
-    fs::write(&npy, hand_npy("<f4", false, "(4,)", &le_bytes_f32(&F32_VALUES))).unwrap();
+    fs::write(&npy, npy_ordered("<f4", false, "(4,)", &f32_bytes(&F32_VALUES))).unwrap();
     let read_back = read_weights(&npy).unwrap();
     assert_eq!(read_back.len(), 1);
     assert_eq!(read_back[0].name, "single");
@@ -886,7 +857,7 @@ fn model_archives_read_and_round_trip() {
         assert_eq!(members.len(), tensors.len(), "{relative}");
         for ((member_name, npy), tensor) in members.iter().zip(&tensors) {
             assert_eq!(member_name, &format!("{}.npy", tensor.name), "{relative}");
-            assert!(npy.ends_with(&le_bytes_f32(&tensor.data)), "{relative}: payload of {}", tensor.name);
+            assert!(npy.ends_with(&f32_bytes(&tensor.data)), "{relative}: payload of {}", tensor.name);
         }
 
         for tensor in &tensors {
