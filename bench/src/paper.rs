@@ -15,7 +15,7 @@ use decoder_core::hyperfunction::Trajectory;
 use decoder_core::tensor::HyperTensor;
 use hyperc::codec::pack;
 use hyperc::codec::search::{nearest_first_coordinate, CodewordGrid};
-use hyperc::codec::{round_up, EncodedTensor, HyperData, Storage, MIN_ENCODED_VALUES};
+use hyperc::codec::{measure, EncodedTensor, HyperData, Layout, Storage, MIN_ENCODED_VALUES};
 
 /// Largest fixed-point magnitude of a codeword, as in the encoder: headroom below
 /// `i16::MAX` for rounding.
@@ -38,30 +38,6 @@ pub const SCALED_225: PaperScaled = PaperScaled { side_sigmas: 3.0, side_points:
 /// `N = 1600`, up to 4 rings (the MobileNetV3 settings), `L = 3σ`.
 pub const SCALED_1600: PaperScaled = PaperScaled { side_sigmas: 3.0, side_points: 40, max_rings: 4 };
 
-/// A tensor seen as `rows` rows of `row_len` values, paired within each row.
-struct Pairs<'a> {
-    rows: usize,
-    row_len: usize,
-    data: &'a [f32],
-}
-
-impl Pairs<'_> {
-    fn per_row(&self) -> usize {
-        self.row_len.div_ceil(2)
-    }
-
-    /// Pair `pair` of row `row`; the second value is `None` for the padding of an odd row.
-    fn get(&self, row: usize, pair: usize) -> (f64, Option<f64>) {
-        let start = row * self.row_len + 2 * pair;
-        let second = (2 * pair + 1 < self.row_len).then(|| f64::from(self.data[start + 1]));
-        (f64::from(self.data[start]), second)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (f64, Option<f64>)> + '_ {
-        (0..self.rows).flat_map(move |row| (0..self.per_row()).map(move |pair| self.get(row, pair)))
-    }
-}
-
 /// Encodes one tensor with the scaled reference scheme, or stores it raw when it has
 /// fewer than [`MIN_ENCODED_VALUES`] values, no spread, or would not shrink.
 pub fn encode_tensor(name: &str, shape: &[usize], data: &[f32], settings: PaperScaled) -> EncodedTensor {
@@ -76,14 +52,14 @@ pub fn encode_tensor(name: &str, shape: &[usize], data: &[f32], settings: PaperS
     if data.len() < MIN_ENCODED_VALUES {
         return raw;
     }
-    let rows = if shape.len() >= 2 { shape[0] } else { 1 };
-    let pairs = Pairs { rows, row_len: data.len() / rows, data };
+    let pairs = Layout::new(&shape32, data);
     let Some(hyper) = encode_pairs(&pairs, settings) else {
         return raw;
     };
-    let Some((max_abs_error, rel_mse)) = measure(&hyper, data) else {
+    if HyperTensor::validate(hyper.record(), 0).is_err() {
         return raw;
-    };
+    }
+    let (max_abs_error, rel_mse) = measure(&hyper, data);
     let encoded = EncodedTensor {
         name: name.to_string(),
         shape: shape32,
@@ -99,13 +75,13 @@ pub fn encode_tensor(name: &str, shape: &[usize], data: &[f32], settings: PaperS
 
 /// Centroid of the pairs, standard deviation of the values, and distance of the farthest
 /// pair from the centroid.
-fn statistics(pairs: &Pairs<'_>) -> ([f64; 2], f64, f64) {
+fn statistics(pairs: &Layout<'_>) -> ([f64; 2], f64, f64) {
     let (mut sum, mut count) = ([0.0f64; 2], [0usize; 2]);
-    for (x, y) in pairs.iter() {
-        sum[0] += x;
+    for (x, y) in pairs.pairs() {
+        sum[0] += f64::from(x);
         count[0] += 1;
         if let Some(y) = y {
-            sum[1] += y;
+            sum[1] += f64::from(y);
             count[1] += 1;
         }
     }
@@ -113,7 +89,10 @@ fn statistics(pairs: &Pairs<'_>) -> ([f64; 2], f64, f64) {
     let cy = if count[1] > 0 { sum[1] / count[1] as f64 } else { cx };
     let mean = (sum[0] + sum[1]) / (count[0] + count[1]).max(1) as f64;
     let variance = pairs.data.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / pairs.data.len() as f64;
-    let farthest = pairs.iter().map(|(x, y)| (x - cx).hypot(y.map_or(0.0, |y| y - cy))).fold(0.0f64, f64::max);
+    let farthest = pairs
+        .pairs()
+        .map(|(x, y)| (f64::from(x) - cx).hypot(y.map_or(0.0, |y| f64::from(y) - cy)))
+        .fold(0.0f64, f64::max);
     ([cx, cy], variance.sqrt(), farthest)
 }
 
@@ -125,7 +104,7 @@ struct Candidate {
     absolute_error: f64,
 }
 
-fn encode_pairs(pairs: &Pairs<'_>, settings: PaperScaled) -> Option<HyperData> {
+fn encode_pairs(pairs: &Layout<'_>, settings: PaperScaled) -> Option<HyperData> {
     let (centre, sigma, farthest) = statistics(pairs);
     let side = settings.side_sigmas * sigma;
     let half = side / 2.0;
@@ -165,9 +144,9 @@ fn encode_pairs(pairs: &Pairs<'_>, settings: PaperScaled) -> Option<HyperData> {
 
     let index_bits = pack::width_of(best.indices.iter().copied().max().unwrap_or(0));
     Some(HyperData {
-        rows: pairs.rows as u32,
-        row_len: pairs.row_len as u32,
-        group_rows: pairs.rows as u32,
+        rows: pairs.rows,
+        row_len: pairs.row_len,
+        group_rows: pairs.rows,
         scale,
         inner,
         rings: best.rings,
@@ -178,7 +157,7 @@ fn encode_pairs(pairs: &Pairs<'_>, settings: PaperScaled) -> Option<HyperData> {
     })
 }
 
-fn encode_candidate(pairs: &Pairs<'_>, codebook: Codebook, group_bytes: Vec<u8>, step: f64) -> Candidate {
+fn encode_candidate(pairs: &Layout<'_>, codebook: Codebook, group_bytes: Vec<u8>, step: f64) -> Candidate {
     let codewords: Vec<[i32; 2]> = match Group::parse(&group_bytes, codebook.rings) {
         Some(group) => (0..codebook.len() as u32).filter_map(|i| codebook.reconstruct(&group, i)).collect(),
         None => Vec::new(),
@@ -192,9 +171,10 @@ fn encode_candidate(pairs: &Pairs<'_>, codebook: Codebook, group_bytes: Vec<u8>,
         };
     }
     let grid = CodewordGrid::new(&codewords, codebook.inner as usize + 1);
-    let mut indices = Vec::with_capacity(pairs.rows * pairs.per_row());
+    let mut indices = Vec::with_capacity(pairs.rows as usize * pairs.pairs_per_row() as usize);
     let mut absolute_error = 0.0f64;
-    for (x, y) in pairs.iter() {
+    for (x, y) in pairs.pairs() {
+        let (x, y) = (f64::from(x), y.map(f64::from));
         let index = match y {
             Some(y) => grid.nearest([x / step, y / step]),
             None => nearest_first_coordinate(&codewords, x / step),
@@ -207,26 +187,6 @@ fn encode_candidate(pairs: &Pairs<'_>, codebook: Codebook, group_bytes: Vec<u8>,
         indices.push(index);
     }
     Candidate { rings: codebook.rings, group: group_bytes, indices, absolute_error }
-}
-
-/// Decodes `hyper` with decoder-core and returns the largest absolute error against
-/// `data`, rounded up to a float32, and the relative squared error. Returns `None` if the
-/// record is invalid.
-fn measure(hyper: &HyperData, data: &[f32]) -> Option<(f32, f32)> {
-    let tensor = HyperTensor::validate(hyper.record(), 0).ok()?;
-    let mut row = vec![0.0f32; hyper.row_len as usize];
-    let (mut largest, mut squared, mut energy) = (0.0f64, 0.0f64, 0.0f64);
-    for (index, original) in data.chunks_exact(hyper.row_len as usize).enumerate() {
-        tensor.decode_row_f32(index as u32, &mut row).ok()?;
-        for (&w, &d) in original.iter().zip(&row) {
-            let error = f64::from(w) - f64::from(d);
-            largest = largest.max(error.abs());
-            squared += error * error;
-            energy += f64::from(w) * f64::from(w);
-        }
-    }
-    let rel_mse = if energy > 0.0 { squared / energy } else { 0.0 };
-    Some((round_up(largest), rel_mse as f32))
 }
 
 #[cfg(test)]

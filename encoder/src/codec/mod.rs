@@ -202,10 +202,7 @@ pub fn encode_tensor(name: &str, shape: &[usize], data: &[f32], mode: Mode) -> R
     if matches!(mode, Mode::Lossless) || data.len() < MIN_ENCODED_VALUES {
         return Ok(raw);
     }
-    // A vector is one row, so its values pair up instead of each pairing with padding.
-    let rows = if shape32.len() >= 2 { shape32[0] } else { 1 };
-    let row_len = (data.len() / rows as usize) as u32;
-    let layout = Layout { rows, row_len, data };
+    let layout = Layout::new(&shape32, data);
     let hyper = match mode {
         Mode::Bits(bits) => encode_default(&layout, bits.clamp(1, 8)),
         Mode::Preset(preset) => encode_preset(&layout, preset),
@@ -256,23 +253,42 @@ fn raw_tensor(name: &str, shape: &[u32], data: &[f32]) -> EncodedTensor {
     }
 }
 
-/// A tensor viewed as rows of pairs.
-struct Layout<'a> {
-    rows: u32,
-    row_len: u32,
-    data: &'a [f32],
+/// A tensor viewed as rows of pairs: rows along its first dimension, or one row for a
+/// vector, and consecutive values of a row paired.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout<'a> {
+    /// Number of rows.
+    pub rows: u32,
+    /// Values per row.
+    pub row_len: u32,
+    /// The values, row after row.
+    pub data: &'a [f32],
 }
 
-impl Layout<'_> {
-    fn pairs_per_row(&self) -> u32 {
+impl<'a> Layout<'a> {
+    /// Views `data` of a tensor of `shape` as rows of pairs. `data` must hold the
+    /// `shape`'s number of values and fit in `u32` counts, as [`encode_tensor`] checks.
+    pub fn new(shape: &[u32], data: &'a [f32]) -> Self {
+        // A vector is one row, so its values pair up instead of each pairing with padding.
+        let rows = if shape.len() >= 2 { shape[0].max(1) } else { 1 };
+        Layout { rows, row_len: (data.len() / rows as usize) as u32, data }
+    }
+
+    /// Returns the number of pairs in a row, counting the padded last one of an odd row.
+    pub fn pairs_per_row(&self) -> u32 {
         self.row_len.div_ceil(2)
     }
 
     /// Returns pair `pair` of row `row`. The second value is `None` for the padding of an odd row.
-    fn pair(&self, row: u32, pair: u32) -> (f32, Option<f32>) {
+    pub fn pair(&self, row: u32, pair: u32) -> (f32, Option<f32>) {
         let start = row as usize * self.row_len as usize + 2 * pair as usize;
         let second = if 2 * pair + 1 < self.row_len { Some(self.data[start + 1]) } else { None };
         (self.data[start], second)
+    }
+
+    /// Returns every pair, row after row.
+    pub fn pairs(&self) -> impl Iterator<Item = (f32, Option<f32>)> + '_ {
+        (0..self.rows).flat_map(move |row| (0..self.pairs_per_row()).map(move |pair| self.pair(row, pair)))
     }
 
     fn group_count(&self, group_rows: u32) -> u32 {
@@ -541,7 +557,11 @@ fn encode_with(layout: &Layout<'_>, plan: &Plan, stats: &[GroupStats]) -> HyperD
 
 /// Decodes `hyper` with the decoder and returns the maximum absolute error, rounded up to
 /// a float32, and the relative mean squared error against `data`.
-fn measure(hyper: &HyperData, data: &[f32]) -> (f32, f32) {
+///
+/// # Panics
+///
+/// Panics when `hyper` is not a valid record for `data`, which the encoder never writes.
+pub fn measure(hyper: &HyperData, data: &[f32]) -> (f32, f32) {
     let tensor = HyperTensor::validate(hyper.record(), 0).expect("the encoder writes valid records");
     let mut row = vec![0.0f32; hyper.row_len as usize];
     let mut max_error = 0.0f64;
