@@ -196,7 +196,7 @@ over the whole codebook, which needs no table, plus 32 bits per tensor to end th
 coder's output. A decoder of this code reads a tensor's indices in order.
 
 Group parameters, step, trajectory and counts keep their stored size. The Shannon bound \
-and **rel. MSE** are those of the quality table; each **gap** is the column to its left \
+and **rel. MSE** are computed as in the quality table; each **gap** is the column to its left \
 minus the bound. The indices are the ones the encoder picked for the fixed-width format, \
 so an encoder that chose its codebook for the entropy-coded rate could do better.";
 
