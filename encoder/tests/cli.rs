@@ -236,6 +236,20 @@ fn lossless_round_trip_is_exact() {
 }
 
 #[test]
+fn tflite_is_recognised_by_content() {
+    // A model saved under another extension is still read as TFLite, by its identifier.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    fs::copy(repo.join("examples/digits/digits.tflite"), dir.join("digits.model")).unwrap();
+    assert_success(&hyperc(dir, &["encode", "digits.model", "-o", "out.hcm"]), "encode");
+    let output = hyperc(dir, &["inspect", "out.hcm", "--json"]);
+    assert_success(&output, "inspect --json");
+    let summary = parse_json(&output);
+    assert!(summary["graph"].is_object(), "the container has no graph: {summary}");
+}
+
+#[test]
 fn empty_tensor_round_trips() {
     // A weights file may keep an array with a zero dimension. It is stored with its shape
     // and comes back unchanged, beside the other tensors.

@@ -300,7 +300,7 @@ fn bad_encode_inputs_fail_cleanly() {
             .with_files(vec![("empty.npz", Vec::new())]),
         Case::new("empty .tflite", &encode("empty.tflite"), &["empty.tflite", "empty"])
             .with_files(vec![("empty.tflite", Vec::new())]),
-        Case::new("PNG image", &encode("image.png"), &["image.png", "unrecognized file format"])
+        Case::new("PNG image", &encode("image.png"), &["image.png", "unrecognized file format", ".tflite (model)"])
             .with_files(vec![("image.png", png.clone())]),
         Case::new("PNG named .npz", &encode("image.npz"), &["image.npz", "invalid .npz archive"])
             .with_files(vec![("image.npz", png.clone())]),
@@ -622,6 +622,18 @@ fn bad_containers_fail_cleanly() {
             &["x.npy", "row 0", "value 2", "-inf"],
         )
         .with_files(with_input(good.clone(), npy("<f4", "(2, 8)", &f32_bytes(&infinite_input)))),
+    );
+    cases.push(
+        Case::new(
+            "compare: container of another model",
+            &["compare", "digits.tflite", "m.hcm", "--input", "x.npy"],
+            &["m.hcm", "digits.tflite", "takes 8 input values", "not encoded from this model"],
+        )
+        .with_files(vec![
+            ("m.hcm", good.clone()),
+            ("digits.tflite", digits_tflite()),
+            ("x.npy", input.clone()),
+        ]),
     );
     cases.push(
         Case::new("run: missing input", &["run", "m.hcm", "--input", "x.npy"], &["x.npy", "not found"])

@@ -39,6 +39,16 @@ pub fn compare(tflite: &Path, container: &Path, inputs_path: &Path) -> Result<Co
     let reference = ReferenceModel::load(tflite)?;
     let bytes =
         std::fs::read(container).with_context(|| format!("{}: failed to read the container", container.display()))?;
+    let model_input: usize = reference.input_shape().iter().product();
+    if let Ok(container_input) = decoder_core::Model::parse(&bytes).and_then(|m| m.input_len()) {
+        anyhow::ensure!(
+            container_input == model_input,
+            "{} takes {container_input} input values per row but {} takes {model_input}; the container was not \
+             encoded from this model, so pass the model it came from",
+            container.display(),
+            tflite.display()
+        );
+    }
     let inputs = io::read_array(inputs_path)?;
     let ours = run_bytes(&bytes, container, &inputs.data, inputs_path)?;
     let input_len = inputs.data.len() / ours.rows;

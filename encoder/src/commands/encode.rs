@@ -1,5 +1,6 @@
 //! `hyperc encode`: weights file → `.hcm` container.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -61,9 +62,20 @@ pub fn write_container(output: &Path, encoded: &[EncodedTensor], graph: &[u8], o
     }
 }
 
+/// Returns true when `path` names a TFLite model: a `.tflite` extension, or a file whose
+/// bytes 4 to 8 are the TFLite flatbuffer identifier `TFL3`, whatever its extension.
+fn is_tflite(path: &Path) -> bool {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tflite")) {
+        return true;
+    }
+    let mut prefix = [0u8; 8];
+    // A file that cannot be read goes to the weights readers, which report why.
+    std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut prefix)).is_ok() && &prefix[4..] == b"TFL3"
+}
+
 /// Runs `hyperc encode`.
 pub fn run(config: &EncodeConfig) -> Result<EncodeReport> {
-    if config.input.extension().is_some_and(|e| e.eq_ignore_ascii_case("tflite")) {
+    if is_tflite(&config.input) {
         let model = crate::model::encode_tflite(&config.input, config.mode)?;
         let originals: Vec<&[f32]> = model.constants.iter().map(|c| c.data.as_slice()).collect();
         let bytes = write_container(&config.output, &model.encoded, &model.lowered.graph, &originals)?;

@@ -23,9 +23,10 @@ pub use atomic::{write_atomic, write_atomic_verified, AtomicWriteError};
 pub use npy::{read_npy_bytes, write_npy};
 pub use npz::{read_npz, read_npz_bytes, write_npz};
 
-/// Formats that [`read_weights`] accepts, for error messages.
-const SUPPORTED_FORMATS: &str = ".npz (NumPy archive), .safetensors, .npy (NumPy array) \
-                                 and .bin (raw little-endian float32)";
+/// Formats that [`read_weights`] accepts, and the TFLite models that `hyperc encode`
+/// reads besides them, for error messages.
+const SUPPORTED_FORMATS: &str = ".tflite (model), .npz (NumPy archive), .safetensors, \
+                                 .npy (NumPy array) and .bin (raw little-endian float32)";
 
 /// A named float32 tensor, row-major (C order).
 #[derive(Debug, Clone, PartialEq)]

@@ -122,8 +122,8 @@ pub enum ImportError {
 
     /// An activation tensor is quantised, so the whole model runs in integer arithmetic.
     #[error(
-        "{}: tensor #{tensor} '{name}' is a {dtype} activation: fully quantised models are \
-         not supported yet; use the float model",
+        "{}: tensor #{tensor} '{name}' is an activation of type {dtype}: fully quantised \
+         models are not supported yet; use the float model",
         path.display()
     )]
     FullyQuantized { path: PathBuf, tensor: usize, name: String, dtype: String },
