@@ -19,6 +19,7 @@ for file in "$model" "$input" ${labels:+"$labels"}; do
     fi
 done
 
+echo "== building hyperc and the runner (the first build takes several minutes)"
 cargo build --locked --quiet -p hyperc -p hyperc-runner
 hyperc=target/debug/hyperc
 runner=target/debug/hyperc-runner
