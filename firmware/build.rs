@@ -21,8 +21,6 @@ use decoder_core::{Container, Model};
 
 /// Flash kept free for the firmware's code when deciding where inputs go.
 const CODE_RESERVE: usize = 96 * 1024;
-/// RAM used by statics other than the model's buffers (defmt logger, counters, runtime).
-const STATIC_RESERVE: usize = 1024;
 
 fn fail(message: &str) -> ! {
     eprintln!("error: {message}");
@@ -188,18 +186,8 @@ fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mu
 
 /// Fails the build when the model's buffers and the stack reserve exceed the board's RAM.
 /// The input and output live in the arena, so the arena and scratch are all the model needs.
-fn check_ram(board: &Board, model_path: &Path, arena: usize, scratch: usize) {
-    let buffers = 4 * (arena + scratch);
-    let need = buffers + STATIC_RESERVE + board.stack_bytes as usize;
-    if need > board.ram_bytes as usize {
-        fail(&format!(
-            "{}: the model needs {need} bytes of RAM (arena {}, scratch {}, other statics {STATIC_RESERVE}, stack {}) but {} has {} bytes; choose a board with more RAM",
-            model_path.display(),
-            4 * arena,
-            4 * scratch,
-            board.stack_bytes,
-            board.name,
-            board.ram_bytes
-        ));
+fn check_ram(board: &'static Board, model_path: &Path, arena: usize, scratch: usize) {
+    if let Err(shortfall) = board.check_ram(arena, scratch) {
+        fail(&format!("{}: {shortfall}", model_path.display()));
     }
 }

@@ -85,10 +85,83 @@ pub struct Board {
     pub runner: Runner,
 }
 
+/// RAM used by statics other than a model's buffers: the defmt logger, counters and the
+/// runtime's own data.
+pub const STATIC_RESERVE_BYTES: u64 = 1024;
+
+/// The RAM a model needs on a board, by part, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RamNeed {
+    /// The engine's arena, which also contains the input and output.
+    pub arena: u64,
+    /// The engine's scratch buffer.
+    pub scratch: u64,
+    /// Other statics ([`STATIC_RESERVE_BYTES`]).
+    pub statics: u64,
+    /// The stack the linker script reserves.
+    pub stack: u64,
+}
+
+impl RamNeed {
+    /// Returns the sum of the parts.
+    pub const fn total(&self) -> u64 {
+        self.arena + self.scratch + self.statics + self.stack
+    }
+}
+
+/// A model too big for a board's RAM. Its `Display` gives the shortfall and what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RamShortfall {
+    /// The model's need.
+    pub need: RamNeed,
+    /// The board's name.
+    pub board: &'static str,
+    /// The board's RAM in bytes.
+    pub ram_bytes: u32,
+}
+
+impl core::fmt::Display for RamShortfall {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let need = &self.need;
+        write!(
+            f,
+            "the model needs {} bytes of RAM (arena {}, scratch {}, other statics {}, stack {}) but {} has {} \
+             bytes; choose a board with more RAM",
+            need.total(),
+            need.arena,
+            need.scratch,
+            need.statics,
+            need.stack,
+            self.board,
+            self.ram_bytes
+        )
+    }
+}
+
 impl Board {
     /// Returns true when QEMU emulates the board.
     pub const fn is_qemu(&self) -> bool {
         matches!(self.runner, Runner::Qemu { .. })
+    }
+
+    /// Returns the RAM a model whose arena and scratch hold `arena` and `scratch` f32
+    /// values needs on this board.
+    pub const fn ram_need(&self, arena: usize, scratch: usize) -> RamNeed {
+        RamNeed {
+            arena: 4 * arena as u64,
+            scratch: 4 * scratch as u64,
+            statics: STATIC_RESERVE_BYTES,
+            stack: self.stack_bytes as u64,
+        }
+    }
+
+    /// Checks that a model with `arena` and `scratch` f32 values fits this board's RAM.
+    pub fn check_ram(&'static self, arena: usize, scratch: usize) -> Result<RamNeed, RamShortfall> {
+        let need = self.ram_need(arena, scratch);
+        if need.total() > u64::from(self.ram_bytes) {
+            return Err(RamShortfall { need, board: self.name, ram_bytes: self.ram_bytes });
+        }
+        Ok(need)
     }
 
     /// Writes the `memory.x` linker script for this board's runtime into `out`.
@@ -245,7 +318,32 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
+    use std::string::ToString;
+
     use super::*;
+
+    #[test]
+    fn ram_need_adds_buffers_statics_and_stack() {
+        let microbit = BOARDS.iter().find(|b| b.name == "microbit").unwrap();
+        let need = microbit.ram_need(1000, 24);
+        assert_eq!(need, RamNeed { arena: 4000, scratch: 96, statics: STATIC_RESERVE_BYTES, stack: 4096 });
+        assert_eq!(need.total(), 4000 + 96 + 1024 + 4096);
+    }
+
+    #[test]
+    fn check_ram_at_the_limit() {
+        let microbit = BOARDS.iter().find(|b| b.name == "microbit").unwrap();
+        // 16384 bytes of RAM: 1024 statics and 4096 stack leave 11264 bytes, 2816 f32 values.
+        assert!(microbit.check_ram(2816, 0).is_ok());
+        let shortfall = microbit.check_ram(2816, 1).unwrap_err();
+        assert_eq!(shortfall.need.total(), 16388);
+        let message = shortfall.to_string();
+        assert!(message.contains("needs 16388 bytes"), "{message}");
+        assert!(message.contains("(arena 11264, scratch 4, other statics 1024, stack 4096)"), "{message}");
+        assert!(message.contains("microbit has 16384 bytes"), "{message}");
+    }
 
     #[test]
     fn names_are_unique_and_found() {

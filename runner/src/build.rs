@@ -59,6 +59,7 @@ pub fn build(request: &BuildRequest<'_>) -> Result<Firmware> {
     fs::create_dir_all(&work).with_context(|| format!("{}: cannot create the build directory", work.display()))?;
     let model = fs::canonicalize(request.model)
         .with_context(|| format!("{}: cannot read the model container", request.model.display()))?;
+    check_ram(board, &model, request.decode_only)?;
 
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let lock_path = work.join("build.lock");
@@ -119,6 +120,23 @@ pub fn build(request: &BuildRequest<'_>) -> Result<Firmware> {
     let copy = work.join(format!("{}-{:016x}.elf", board.name, fnv1a(&fs::read(&built)?)));
     fs::copy(&built, &copy).with_context(|| format!("{}: cannot copy the firmware", copy.display()))?;
     Ok(Firmware { board, elf: copy })
+}
+
+/// Fails with the firmware build script's message when the model's buffers do not fit the
+/// board's RAM. Checking before cargo starts keeps cargo's output out of the message.
+/// Containers that do not parse are left to the build, which embeds them for the firmware
+/// to report.
+fn check_ram(board: &'static Board, model: &Path, decode_only: bool) -> Result<()> {
+    if decode_only {
+        return Ok(());
+    }
+    let bytes = fs::read(model).with_context(|| format!("{}: cannot read the model container", model.display()))?;
+    if let Ok(parsed) = decoder_core::Model::parse(&bytes) {
+        if let Err(shortfall) = board.check_ram(parsed.arena_len(), parsed.scratch_len()) {
+            bail!("{}: {shortfall}", model.display());
+        }
+    }
+    Ok(())
 }
 
 /// 64-bit FNV-1a, for naming files by their content.

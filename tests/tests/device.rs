@@ -346,6 +346,26 @@ fn build_rejects_model_too_big_for_ram() {
     let arena = decoder_core::Model::parse(&fs::read(&model).unwrap()).unwrap().arena_len() * 4;
     assert!(message.contains(&format!("arena {arena}")), "{message}");
     assert!(message.contains("microbit has 16384 bytes"), "{message}");
+    // The runner checks before it starts cargo, so no build output surrounds the message.
+    assert!(!message.contains("build"), "{message}");
+
+    // The firmware's build script makes the same check for builds that skip the runner.
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--release", "--locked", "--quiet", "--manifest-path"])
+        .arg(repo().join("firmware/Cargo.toml"))
+        .args(["--target", "thumbv6m-none-eabi", "--features", "microbit"])
+        .env("CARGO_TARGET_DIR", runner::build::work_dir().join("target"))
+        .env("HYPERC_MODEL", &model)
+        .env("DEFMT_LOG", "info")
+        .env_remove("HYPERC_INPUT")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the firmware build accepted a model too big for the board");
+    assert!(stderr.contains(&format!("arena {arena}")), "{stderr}");
+    assert!(stderr.contains("microbit has 16384 bytes"), "{stderr}");
 }
 
 #[test]
