@@ -131,7 +131,9 @@ fn check_ram(board: &'static Board, model: &Path, decode_only: bool) -> Result<(
         return Ok(());
     }
     let bytes = fs::read(model).with_context(|| format!("{}: cannot read the model container", model.display()))?;
-    if let Ok(parsed) = decoder_core::Model::parse(&bytes) {
+    // The same containers as the build script's: a graph that validates, with an input.
+    let parsed = decoder_core::Model::parse(&bytes).and_then(|m| m.input_len().map(|_| m));
+    if let Ok(parsed) = parsed {
         if let Err(shortfall) = board.check_ram(parsed.arena_len(), parsed.scratch_len()) {
             bail!("{}: {shortfall}", model.display());
         }
