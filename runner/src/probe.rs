@@ -34,7 +34,7 @@ pub fn run_with(program: &OsStr, firmware: &Firmware) -> Result<()> {
     if !status.success() {
         let code = status.code().map_or_else(|| "a signal".to_string(), |code| format!("status {code}"));
         bail!(
-            "probe-rs ended with {code} for {} (chip {chip}); see its message above, check the probe with \
+            "probe-rs failed with {code} for {} (chip {chip}); see its message above, check the probe with \
              `probe-rs list`, or flash {} by hand",
             firmware.board.name,
             firmware.elf.display()
@@ -81,13 +81,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let program = fake_probe_rs(dir.path(), 3);
         let error = run_with(program.as_os_str(), &firmware("rpi-pico", dir.path())).unwrap_err().to_string();
-        assert!(error.contains("status 3"), "{error}");
+        assert!(error.contains("failed with status 3"), "{error}");
         assert!(error.contains("rpi-pico (chip RP2040)"), "{error}");
         assert!(error.contains("firmware.elf"), "{error}");
     }
 
     #[test]
-    fn missing_probe_rs_says_how_to_install() {
+    fn missing_probe_rs_gives_install_command() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("no-such-probe-rs");
         let error = format!("{:#}", run_with(missing.as_os_str(), &firmware("hifive1-revb", dir.path())).unwrap_err());
