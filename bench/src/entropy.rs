@@ -20,13 +20,11 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use decoder_core::Container;
 use hyperc::codec::{EncodedTensor, HyperData, Mode, Storage};
 use hyperc::container::to_bytes;
 use hyperc::model::lower::Role;
-use hyperc::model::EncodedModel;
 
-use crate::quality::storage_bytes;
+use crate::quality::{decode_tensors, storage_bytes};
 use crate::shannon::{lower_bound_bits, TensorEntropy};
 
 /// Bits per tensor added to the adaptive code for the arithmetic coder's final state.
@@ -124,17 +122,18 @@ fn tensor_bits(tensor: &EncodedTensor) -> Result<TensorBits> {
 /// Encodes the model at `path` with `--bits bits` and measures the three rates.
 pub fn measure(path: &Path, model: &str, bits: u8) -> Result<Row> {
     let encoded = hyperc::model::encode_tflite(path, Mode::Bits(bits))?;
-    let decoded = decode_weights(path, &encoded)?;
-    let (mut weights, mut raw_values) = (0usize, 0usize);
+    let weight_ids: Vec<usize> =
+        encoded.constants.iter().enumerate().filter(|(_, c)| c.role == Role::Weights).map(|(id, _)| id).collect();
+    let container = to_bytes(&encoded.encoded, &encoded.lowered.graph);
+    let decoded = decode_tensors(path, &container, &weight_ids)?;
+    let raw_values: usize = encoded.constants.iter().filter(|c| c.role != Role::Weights).map(|c| c.data.len()).sum();
+    let mut weights = 0usize;
     let mut total = TensorBits::default();
     let (mut squared, mut energy) = (0.0f64, 0.0f64);
     let mut entropies = Vec::new();
     let mut squared_errors = Vec::new();
-    for ((constant, tensor), values) in encoded.constants.iter().zip(&encoded.encoded).zip(&decoded) {
-        if constant.role != Role::Weights {
-            raw_values += constant.data.len();
-            continue;
-        }
+    for (&id, values) in weight_ids.iter().zip(&decoded) {
+        let (constant, tensor) = (&encoded.constants[id], &encoded.encoded[id]);
         weights += constant.data.len();
         let t = tensor_bits(tensor).with_context(|| format!("{}", path.display()))?;
         total.fixed += t.fixed;
@@ -158,28 +157,6 @@ pub fn measure(path: &Path, model: &str, bits: u8) -> Result<Row> {
         rel_mse: if energy > 0.0 { squared / energy } else { 0.0 },
         bound: lower_bound_bits(&entropies, &squared_errors),
     })
-}
-
-/// Decodes the weight tensors of `encoded` through a container, as the device would.
-/// The result has one entry per constant, and the entries of other constants are empty.
-fn decode_weights(path: &Path, encoded: &EncodedModel) -> Result<Vec<Vec<f32>>> {
-    let bytes = to_bytes(&encoded.encoded, &encoded.lowered.graph);
-    let container = Container::parse(&bytes).with_context(|| format!("{}: invalid container", path.display()))?;
-    encoded
-        .constants
-        .iter()
-        .enumerate()
-        .map(|(id, constant)| {
-            if constant.role != Role::Weights {
-                return Ok(Vec::new());
-            }
-            let tensor = container.tensor(id as u32)?;
-            let mut values = vec![0.0f32; tensor.len() as usize];
-            tensor.decode_f32(&mut values)?;
-            Ok(values)
-        })
-        .collect::<Result<_, decoder_core::Error>>()
-        .with_context(|| format!("{}: decoding the weights", path.display()))
 }
 
 /// Explanation of the entropy table's columns, for the head of entropy.md.

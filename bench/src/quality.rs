@@ -390,10 +390,14 @@ pub(crate) fn storage_bytes(tensor: &EncodedTensor) -> usize {
 
 /// Reads the weight tensors back out of `container` with decoder-core.
 fn decode_weights(model: &ModelData, container: &[u8]) -> Result<Vec<Vec<f32>>> {
-    let parsed = Container::parse(container).with_context(|| format!("{}: invalid container", model.path.display()))?;
-    model
-        .weight_ids
-        .iter()
+    decode_tensors(&model.path, container, &model.weight_ids)
+}
+
+/// Decodes tensors `ids` of `container` with decoder-core, as the device would; `path`
+/// names the model in errors.
+pub(crate) fn decode_tensors(path: &Path, container: &[u8], ids: &[usize]) -> Result<Vec<Vec<f32>>> {
+    let parsed = Container::parse(container).with_context(|| format!("{}: invalid container", path.display()))?;
+    ids.iter()
         .map(|&id| {
             let tensor = parsed.tensor(id as u32)?;
             let mut values = vec![0.0f32; tensor.len() as usize];
@@ -401,7 +405,7 @@ fn decode_weights(model: &ModelData, container: &[u8]) -> Result<Vec<Vec<f32>>> 
             Ok(values)
         })
         .collect::<Result<_, decoder_core::Error>>()
-        .with_context(|| format!("{}: decoding the weights", model.path.display()))
+        .with_context(|| format!("{}: decoding the weights", path.display()))
 }
 
 fn code_hyperc(model: &ModelData, mode: Mode) -> Result<Coded> {
