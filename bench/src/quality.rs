@@ -393,8 +393,8 @@ fn decode_weights(model: &ModelData, container: &[u8]) -> Result<Vec<Vec<f32>>> 
     decode_tensors(&model.path, container, &model.weight_ids)
 }
 
-/// Decodes tensors `ids` of `container` with decoder-core, as the device would; `path`
-/// names the model in errors.
+/// Decodes tensors `ids` of `container` with decoder-core, as the device would. Errors
+/// name the model at `path`.
 pub(crate) fn decode_tensors(path: &Path, container: &[u8], ids: &[usize]) -> Result<Vec<Vec<f32>>> {
     let parsed = Container::parse(container).with_context(|| format!("{}: invalid container", path.display()))?;
     ids.iter()
