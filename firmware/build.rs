@@ -16,7 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::exit;
 
-use boards::Board;
+use boards::{content_hash, Board, Runner, BUILD_INFO_SECTION, PROBE_RS_CHIP_SECTION};
 use decoder_core::{Container, Model};
 
 /// Flash kept free for the firmware's code when deciding where inputs go.
@@ -114,6 +114,7 @@ fn main() {
     writeln!(config, "pub const SCRATCH_LEN: usize = {scratch};").unwrap();
     let rows = inputs(board, &model, input, &out, &mut config);
     writeln!(config, "pub const ROWS: usize = {rows};").unwrap();
+    config.push_str(&build_info_sections(board, &model_path, &model));
     fs::write(out.join("config.rs"), config).unwrap_or_else(|e| fail(&format!("config.rs: {e}")));
 
     check_ram(board, &model_path, arena, scratch);
@@ -182,6 +183,38 @@ fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mu
         .unwrap();
     }
     rows
+}
+
+/// Returns a `global_asm!` that adds the build record of [`BUILD_INFO_SECTION`] to the
+/// image and, for a probe-rs board, its chip in [`PROBE_RS_CHIP_SECTION`]. Both sections
+/// have no `a` flag, so the linker keeps them out of the device's memory.
+fn build_info_sections(board: &Board, model_path: &Path, model: &[u8]) -> String {
+    let absolute = |path: &Path| fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string();
+    let (input, input_hash) = match env::var_os("HYPERC_INPUT").map(PathBuf::from) {
+        // inputs() has read the file already, so it exists.
+        Some(path) => (absolute(&path), format!("{:016x}", content_hash(&fs::read(&path).unwrap_or_default()))),
+        None => (String::new(), String::new()),
+    };
+    let info = format!(
+        "board={}\nmodel={}\nmodel_hash={:016x}\ninput={input}\ninput_hash={input_hash}\n",
+        board.name,
+        absolute(model_path),
+        content_hash(model)
+    );
+    let mut sections = vec![(BUILD_INFO_SECTION, info)];
+    if let Runner::Probe { chip } = board.runner {
+        sections.push((PROBE_RS_CHIP_SECTION, chip.to_string()));
+    }
+    let mut asm = String::from("core::arch::global_asm!(\n");
+    for (name, text) in sections {
+        // Bytes rather than a string directive: a path may hold quotes or backslashes.
+        let bytes: Vec<String> = text.bytes().map(|b| b.to_string()).collect();
+        writeln!(asm, "    \".pushsection {name},\\\"\\\",%progbits\",").unwrap();
+        writeln!(asm, "    \".byte {}\",", bytes.join(",")).unwrap();
+        writeln!(asm, "    \".popsection\",").unwrap();
+    }
+    asm.push_str(");\n");
+    asm
 }
 
 /// Fails the build when the model's buffers and the stack reserve exceed the board's RAM.

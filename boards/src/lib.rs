@@ -85,6 +85,23 @@ pub struct Board {
     pub runner: Runner,
 }
 
+/// ELF section in which the firmware's build script records how the image was built.
+/// It holds `key=value` lines: `board`, `model` (the container's absolute path on the
+/// build machine), `input` (the input rows' absolute path, or empty), `model_hash` and
+/// `input_hash` ([`content_hash`] in hexadecimal, empty without inputs). The section is not
+/// loaded on the device; `hyperc-runner elf` reads it to run an image on its board.
+pub const BUILD_INFO_SECTION: &str = ".hyperc.build";
+
+/// 64-bit FNV-1a hash of `bytes`. The build record keeps the hash of the model and of
+/// the inputs, so a reader can tell whether the files at the recorded paths changed.
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// ELF section from which probe-rs 0.32 and later read the chip to flash, so that
+/// `probe-rs run <elf>` needs no `--chip`. Written for boards flashed with probe-rs.
+pub const PROBE_RS_CHIP_SECTION: &str = ".probe-rs.chip";
+
 /// RAM used by statics other than a model's buffers: the defmt logger, counters and the
 /// runtime's own data.
 pub const STATIC_RESERVE_BYTES: u64 = 1024;

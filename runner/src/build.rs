@@ -72,7 +72,7 @@ pub fn build(request: &BuildRequest<'_>) -> Result<Firmware> {
         let bytes: Vec<u8> = request.inputs.iter().flat_map(|v| v.to_le_bytes()).collect();
         // Named by content, so rebuilding with the same inputs does not rerun build.rs,
         // and a file the firmware reads over semihosting stays in place after the build.
-        let path = work.join(format!("inputs-{:016x}.bin", fnv1a(&bytes)));
+        let path = work.join(format!("inputs-{:016x}.bin", boards::content_hash(&bytes)));
         if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
             fs::write(&path, &bytes).with_context(|| format!("{}: cannot write the inputs", path.display()))?;
         }
@@ -117,7 +117,7 @@ pub fn build(request: &BuildRequest<'_>) -> Result<Firmware> {
     }
 
     let built = work.join("target").join(target).join("release").join("hyperc-firmware");
-    let copy = work.join(format!("{}-{:016x}.elf", board.name, fnv1a(&fs::read(&built)?)));
+    let copy = work.join(format!("{}-{:016x}.elf", board.name, boards::content_hash(&fs::read(&built)?)));
     fs::copy(&built, &copy).with_context(|| format!("{}: cannot copy the firmware", copy.display()))?;
     Ok(Firmware { board, elf: copy })
 }
@@ -139,9 +139,4 @@ fn check_ram(board: &'static Board, model: &Path, decode_only: bool) -> Result<(
         }
     }
     Ok(())
-}
-
-/// 64-bit FNV-1a, for naming files by their content.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }

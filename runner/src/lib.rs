@@ -10,6 +10,7 @@ pub mod build;
 pub mod image;
 pub mod log;
 pub mod probe;
+pub mod process;
 pub mod qemu;
 
 pub use build::{build, BuildRequest, Firmware, InputSource};

@@ -6,6 +6,33 @@ use anyhow::{anyhow, bail, Context, Result};
 use defmt_decoder::{DecodeError, Table};
 use defmt_parser::Level;
 
+/// Marks the end of the level in [`PROBE_RS_LOG_FORMAT`]; no firmware message contains it.
+const LOG_LEVEL_END: &str = " | ";
+
+/// The defmt log format passed to `probe-rs run`: the level, [`LOG_LEVEL_END`] and the
+/// message, which [`Report::from_probe_rs`] reads back.
+pub const PROBE_RS_LOG_FORMAT: &str = "{L} | {s}";
+
+/// Returns `line` without ANSI colour sequences (`ESC [ ... letter`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Figures from the firmware's first line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Header {
@@ -74,27 +101,52 @@ impl Report {
             .ok_or_else(|| anyhow!("the firmware has no defmt table"))?;
         let mut decoder = table.new_stream_decoder();
         decoder.received(bytes);
-        let mut report = Report { status, ..Report::default() };
+        let mut messages = Vec::new();
         loop {
             match decoder.decode() {
-                Ok(frame) => {
-                    let message = frame.display_message().to_string();
-                    if frame.level() == Some(Level::Error) {
-                        report.errors.push(message.clone());
-                    }
-                    report.lines.push(message);
-                }
+                Ok(frame) => messages.push((frame.level(), frame.display_message().to_string())),
                 Err(DecodeError::UnexpectedEof) => break,
                 Err(DecodeError::Malformed) => {
                     bail!("the device log contains an invalid defmt frame; rebuild the firmware and run it again")
                 }
             }
         }
-        let lines = std::mem::take(&mut report.lines);
-        for line in &lines {
-            report.parse_line(line).with_context(|| format!("cannot parse device line {line:?}"))?;
+        Report::from_messages(messages, status)
+    }
+
+    /// Parses the log that `probe-rs run` printed with `--log-format` [`PROBE_RS_LOG_FORMAT`].
+    /// defmt's formatter applies the format to messages with a level only and prints the
+    /// others (`defmt::println!`) as they are, so a line without a level and
+    /// [`LOG_LEVEL_END`] is a whole message.
+    pub fn from_probe_rs(text: &str, status: Option<i32>) -> Result<Report> {
+        let messages = text.lines().map(strip_ansi).filter(|line| !line.trim().is_empty()).map(|line| {
+            if let Some((level, message)) = line.split_once(LOG_LEVEL_END) {
+                let level = match level.trim() {
+                    "TRACE" => Some(Level::Trace),
+                    "DEBUG" => Some(Level::Debug),
+                    "INFO" => Some(Level::Info),
+                    "WARN" => Some(Level::Warn),
+                    "ERROR" => Some(Level::Error),
+                    _ => None,
+                };
+                if level.is_some() {
+                    return (level, message.to_string());
+                }
+            }
+            (None, line)
+        });
+        Report::from_messages(messages.collect(), status)
+    }
+
+    fn from_messages(messages: Vec<(Option<Level>, String)>, status: Option<i32>) -> Result<Report> {
+        let mut report = Report { status, ..Report::default() };
+        for (level, message) in messages {
+            if level == Some(Level::Error) {
+                report.errors.push(message.clone());
+            }
+            report.parse_line(&message).with_context(|| format!("cannot parse device line {message:?}"))?;
+            report.lines.push(message);
         }
-        report.lines = lines;
         Ok(report)
     }
 

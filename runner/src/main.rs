@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use runner::{build, image, qemu, BuildRequest, InputSource};
+use hyperc::commands::run::Batch;
+use runner::{build, image, qemu, BuildRequest, Firmware, InputSource};
 
 #[derive(Parser)]
 #[command(name = "hyperc-runner", version, about = "Run a hyperc model container on a microcontroller")]
@@ -31,12 +32,28 @@ enum Commands {
         /// True labels, one integer per line, for the accuracy column.
         #[arg(long)]
         labels: Option<PathBuf>,
-        /// Seconds before an emulator run is stopped.
+        /// Seconds before the run is stopped.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
         /// Force where the firmware reads the inputs from: flash or host (QEMU only).
         #[arg(long, value_parser = ["auto", "flash", "host"], default_value = "auto")]
         inputs_from: String,
+        /// Print every line the device logged.
+        #[arg(long)]
+        log: bool,
+    },
+    /// Run a firmware image built in firmware/ on the board it was built for, and compare
+    /// its outputs with the host's on the container and inputs it was built with. This is
+    /// the cargo runner of firmware/, so `cargo run` there ends here.
+    Elf {
+        /// The firmware's ELF file.
+        elf: PathBuf,
+        /// True labels, one integer per line, for the accuracy column.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Seconds before the run is stopped.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
         /// Print every line the device logged.
         #[arg(long)]
         log: bool,
@@ -135,22 +152,80 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("building the firmware for {} ...", board.name);
             let firmware =
                 build(&BuildRequest { board, model: &model, inputs: &inputs, input_source, decode_only: false })?;
-            if !board.is_qemu() {
-                eprintln!("flashing {} with probe-rs ...", board.name);
-                runner::probe::run(&firmware)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            eprintln!("running it in QEMU ({}) ...", board.name);
-            let report = qemu::run(&firmware, Duration::from_secs(timeout))?;
-            if log {
-                for line in &report.lines {
-                    println!("device: {line}");
-                }
-            }
-            let footprint = image::footprint(&std::fs::read(&firmware.elf)?)?;
-            print_report(&model, &report, host.as_ref(), labels.as_deref(), footprint, board)
+            let container = std::fs::read(&model).with_context(|| format!("{}: cannot read", model.display()))?;
+            let report = execute(&firmware, timeout)?;
+            let run = Run { firmware: &firmware, container: Some(&container), host: host.as_ref() };
+            finish(&run, &report, labels.as_deref(), log)
+        }
+        Commands::Elf { elf, labels, timeout, log } => {
+            let bytes = std::fs::read(&elf).with_context(|| format!("{}: cannot read the firmware", elf.display()))?;
+            let info = image::build_info(&bytes, &elf)?;
+            let labels = labels.as_deref().map(read_labels).transpose()?;
+            let (container, host) = host_reference(&info)?;
+            let firmware = Firmware { board: info.board, elf };
+            let report = execute(&firmware, timeout)?;
+            let run = Run { firmware: &firmware, container: container.as_deref(), host: host.as_ref() };
+            finish(&run, &report, labels.as_deref(), log)
         }
     }
+}
+
+/// Runs `firmware` in QEMU or, for a real board, with probe-rs.
+fn execute(firmware: &Firmware, timeout: u64) -> Result<runner::Report> {
+    let timeout = Duration::from_secs(timeout);
+    if firmware.board.is_qemu() {
+        eprintln!("running it in QEMU ({}) ...", firmware.board.name);
+        qemu::run(firmware, timeout)
+    } else {
+        eprintln!("flashing {} with probe-rs ...", firmware.board.name);
+        runner::probe::run(firmware, timeout)
+    }
+}
+
+/// Reads the container an image was built with and runs the host engine on its inputs.
+/// A file that is gone or changed since the build leaves that part out, with a note.
+fn host_reference(info: &image::BuildInfo) -> Result<(Option<Vec<u8>>, Option<Batch>)> {
+    let container = match image::BuildInfo::read_unchanged(&info.model) {
+        Ok(bytes) => bytes,
+        Err(reason) => {
+            eprintln!("note: {reason}; the device's outputs are not compared with the host's");
+            return Ok((None, None));
+        }
+    };
+    let Some(input) = &info.input else { return Ok((Some(container), None)) };
+    let raw = match image::BuildInfo::read_unchanged(input) {
+        Ok(bytes) => bytes,
+        Err(reason) => {
+            eprintln!("note: {reason}; the device's outputs are not compared with the host's");
+            return Ok((Some(container), None));
+        }
+    };
+    // The firmware's build script accepts only raw little-endian f32 rows.
+    let inputs: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let host = hyperc::commands::run::run_bytes(&container, &info.model.0, &inputs, &input.0)?;
+    Ok((Some(container), Some(host)))
+}
+
+/// A finished device run and what its report is checked against.
+struct Run<'a> {
+    firmware: &'a Firmware,
+    /// The container embedded in the image, when its file is at hand.
+    container: Option<&'a [u8]>,
+    /// The host engine's outputs on the same inputs.
+    host: Option<&'a Batch>,
+}
+
+/// Prints the device's log if asked, then its report.
+fn finish(run: &Run<'_>, report: &runner::Report, labels: Option<&[usize]>, log: bool) -> Result<ExitCode> {
+    if log {
+        for line in &report.lines {
+            println!("device: {line}");
+        }
+    }
+    let footprint = image::footprint(
+        &std::fs::read(&run.firmware.elf).with_context(|| format!("{}: cannot read", run.firmware.elf.display()))?,
+    )?;
+    print_report(run, report, labels, footprint)
 }
 
 fn read_labels(path: &Path) -> Result<Vec<usize>> {
@@ -167,20 +242,23 @@ fn read_labels(path: &Path) -> Result<Vec<usize>> {
 }
 
 fn print_report(
-    model: &Path,
+    run: &Run<'_>,
     report: &runner::Report,
-    host: Option<&hyperc::commands::run::Batch>,
     labels: Option<&[usize]>,
     footprint: image::Footprint,
-    board: &boards::Board,
 ) -> Result<ExitCode> {
+    let board = run.firmware.board;
+    let host = run.host;
+    // Under QEMU the cycle counter counts instructions; on a chip it counts clock cycles.
+    let cost = if board.is_qemu() { "instructions" } else { "cycles" };
+    let cost_of = |cycles: u64| if board.is_qemu() { report.instructions(cycles).unwrap_or(cycles) } else { cycles };
     for error in &report.errors {
         eprintln!("device: {error}");
     }
     let mut identical = 0;
     let mut correct = 0;
     if !report.rows.is_empty() {
-        println!("{:>4}  {:>6}  {:>6}  {:>5}  {:>12}  bits", "row", "device", "host", "label", "instructions");
+        println!("{:>4}  {:>6}  {:>6}  {:>5}  {:>12}  bits", "row", "device", "host", "label", cost);
     }
     let host_top1 = host.map(hyperc::commands::run::top1);
     for (i, row) in report.rows.iter().enumerate() {
@@ -196,8 +274,12 @@ fn print_report(
             row.top1,
             host_top1.as_ref().and_then(|t| t.get(i)).map_or("-".into(), |t| t.to_string()),
             label.map_or("-".into(), |l| l.to_string()),
-            report.instructions(row.cycles).unwrap_or(row.cycles),
-            if same { "identical" } else { "DIFFERENT" }
+            cost_of(row.cycles),
+            match (host_row, same) {
+                (None, _) => "-",
+                (Some(_), true) => "identical",
+                (Some(_), false) => "DIFFERENT",
+            }
         );
     }
     let rows = report.rows.len();
@@ -205,24 +287,31 @@ fn print_report(
         if labels.is_some() {
             println!("accuracy on the device: {correct}/{rows} ({:.1}%)", 100.0 * correct as f64 / rows as f64);
         }
-        println!("outputs bit-identical to the host engine: {identical}/{rows}");
+        if host.is_some() {
+            println!("outputs bit-identical to the host engine: {identical}/{rows}");
+        }
         let mean = report.rows.iter().map(|r| r.cycles).sum::<u64>() / rows as u64;
-        if let Some(instructions) = report.instructions(mean) {
+        if !board.is_qemu() {
+            println!("cycles per inference: {mean}");
+        } else if let Some(instructions) = report.instructions(mean) {
             println!("instructions per inference (QEMU -icount, repeatable): {instructions}");
         }
     }
     if let Some(h) = &report.header {
-        let container = std::fs::read(model)?;
-        let weights: u64 = decoder_core::Container::parse(&container)
-            .map(|c| c.tensors().filter_map(|t| t.ok()).map(|t| u64::from(t.len())).sum())
-            .unwrap_or(0);
-        println!(
-            "model: {} bytes for {weights} weights ({:.2} bits per weight; float32 would take {} bytes, {:.1}x more)",
-            h.container_bytes,
-            8.0 * h.container_bytes as f64 / weights.max(1) as f64,
-            4 * weights,
-            (4 * weights) as f64 / h.container_bytes.max(1) as f64
-        );
+        let weights: Option<u64> = run
+            .container
+            .and_then(|bytes| decoder_core::Container::parse(bytes).ok())
+            .map(|c| c.tensors().filter_map(|t| t.ok()).map(|t| u64::from(t.len())).sum());
+        match weights {
+            Some(weights) => println!(
+                "model: {} bytes for {weights} weights ({:.2} bits per weight; float32 would take {} bytes, {:.1}x more)",
+                h.container_bytes,
+                8.0 * h.container_bytes as f64 / weights.max(1) as f64,
+                4 * weights,
+                (4 * weights) as f64 / h.container_bytes.max(1) as f64
+            ),
+            None => println!("model: {} bytes", h.container_bytes),
+        }
         println!(
             "flash: {} of {} bytes; RAM: arena {} + scratch {} bytes, {} static of {} bytes",
             footprint.flash_bytes,

@@ -1,13 +1,12 @@
 //! Running firmware in QEMU: semihosting carries the defmt log and the exit status.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use boards::Runner;
 
-use crate::{Firmware, Report};
+use crate::{process, Firmware, Report};
 
 /// Builds the QEMU command line for `firmware`. `-icount shift=0` makes the emulated clock
 /// advance one nanosecond per instruction, so cycle counts repeat exactly.
@@ -28,42 +27,10 @@ pub fn command(firmware: &Firmware) -> Result<Command> {
 
 /// Runs `firmware` in QEMU, killing it after `timeout`, and decodes what it logged.
 pub fn run(firmware: &Firmware, timeout: Duration) -> Result<Report> {
-    let mut command = command(firmware)?;
-    let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start {program}; install QEMU (make setup does)"))?;
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        stdout.read_to_end(&mut bytes).map(|_| bytes)
-    });
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status.code();
-        }
-        if started.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let bytes = reader.join().expect("reader thread").context("cannot read QEMU's output")?;
-    let stderr = errors.join().unwrap_or_default();
+    let finished = process::run(&mut command(firmware)?, timeout, true, "install QEMU (make setup does)")?;
     let elf = std::fs::read(&firmware.elf).with_context(|| format!("{}: cannot read", firmware.elf.display()))?;
-    let mut report = Report::decode(&elf, &bytes, status)?;
-    for line in stderr.lines().filter(|l| !l.trim().is_empty() && !is_benign(l)) {
+    let mut report = Report::decode(&elf, &finished.stdout, finished.status)?;
+    for line in finished.stderr.lines().filter(|l| !l.trim().is_empty() && !is_benign(l)) {
         report.errors.push(format!("qemu: {line}"));
     }
     Ok(report)

@@ -378,6 +378,19 @@ fn real_board_firmware_builds() {
         let elf = fs::read(&firmware.elf).unwrap();
         let footprint = runner::image::footprint(&elf).unwrap();
         assert!(footprint.flash_bytes < u64::from(board.flash_bytes), "{}: {footprint:?}", board.name);
+        // The build record and probe-rs's chip section, outside the device's memory: the
+        // image still starts at the flash origin.
+        let info = runner::image::build_info(&elf, &firmware.elf).unwrap();
+        assert_eq!(info.board.name, board.name);
+        assert_eq!(info.model, (fs::canonicalize(&model).unwrap(), boards::content_hash(&fs::read(&model).unwrap())));
+        let (input_path, input_hash) = info.input.clone().unwrap();
+        let input_bytes: Vec<u8> = inputs.iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(input_hash, boards::content_hash(&input_bytes), "{}: {}", board.name, input_path.display());
+        let boards::Runner::Probe { chip } = board.runner else { unreachable!("real boards use probe-rs") };
+        assert_eq!(
+            runner::image::section_data(&elf, boards::PROBE_RS_CHIP_SECTION).unwrap(),
+            Some(chip.as_bytes().to_vec())
+        );
         let start = runner::image::lowest_flash_address(&elf).unwrap();
         assert_eq!(start, u64::from(board.flash_origin), "{}: image does not start at the flash origin", board.name);
         if board.name == "rpi-pico" {
