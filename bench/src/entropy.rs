@@ -11,7 +11,11 @@
 //!   whole codebook: index `x` after `t` indices, `c(x)` of them equal to `x`, costs
 //!   `−log2((c(x) + ½) / (t + K/2))` bits for a codebook of `K` codewords. A decoder
 //!   keeps the same counts, so no table is stored; 32 bits per tensor are added for the
-//!   coder to end its output.
+//!   coder to end its output;
+//! - a **static code** of the kind a device would decode (rANS, say): each tensor stores
+//!   a table of its indices' frequencies, rounded to 6 to 16 bits ([`TABLE_PRECISION_BITS`]), which
+//!   the decoder reads from flash, and each parameter group starts afresh, so rows can
+//!   still be decoded group by group. Table, frequencies and restart points are counted.
 //!
 //! Everything else in a tensor's storage record (group parameters, step, trajectory,
 //! counts) is kept at its stored size, and biases stay raw float32, as in the quality
@@ -29,6 +33,14 @@ use crate::shannon::{lower_bound_bits, TensorEntropy};
 
 /// Bits per tensor added to the adaptive code for the arithmetic coder's final state.
 pub const CODER_END_BITS: f64 = 32.0;
+
+/// Bits of each frequency in a static code's table, from which each tensor takes the
+/// shortest: the frequencies of a tensor's indices sum to `2^P`.
+pub const TABLE_PRECISION_BITS: std::ops::RangeInclusive<u32> = 6..=16;
+
+/// Bits a static code adds per parameter group: the coder's final state and the group's
+/// offset in the coded stream.
+pub const RESTART_BITS: f64 = 64.0;
 
 /// Bit rates measured, as `--bits` values.
 pub const BIT_RATES: [u8; 6] = [3, 4, 5, 6, 7, 8];
@@ -66,6 +78,59 @@ pub fn adaptive_code_bits(symbols: &[u32], alphabet: u64) -> f64 {
     bits
 }
 
+/// Returns the frequencies of `counts` rounded to integers that sum to `total`, every one
+/// at least 1: each count scaled to `total` and rounded, then the largest frequencies
+/// adjusted. `counts` must hold at most `total` counts.
+pub fn quantized_frequencies(counts: &[u64], total: u64) -> Vec<u64> {
+    let n: u64 = counts.iter().sum();
+    let mut frequencies: Vec<u64> =
+        counts.iter().map(|&c| ((c as f64 * total as f64 / n as f64).round() as u64).max(1)).collect();
+    let mut by_size: Vec<usize> = (0..frequencies.len()).collect();
+    by_size.sort_by_key(|&i| std::cmp::Reverse(frequencies[i]));
+    let sum: u64 = frequencies.iter().sum();
+    if sum < total {
+        if let Some(&largest) = by_size.first() {
+            frequencies[largest] += total - sum;
+        }
+    } else {
+        // Take the excess from the largest first, leaving each at least 1.
+        let mut excess = sum - total;
+        for &i in &by_size {
+            let taken = excess.min(frequencies[i] - 1);
+            frequencies[i] -= taken;
+            excess -= taken;
+        }
+    }
+    frequencies
+}
+
+/// Returns the length in bits of `symbols` under a static code over an alphabet of
+/// `alphabet` symbols, table included, at the precision `P` of [`TABLE_PRECISION_BITS`]
+/// that gives the shortest total: a 32-bit header (symbol count and `P`), the table of
+/// quantized frequencies (dense, one per symbol, or sparse, one per used symbol with its
+/// value, whichever is shorter), then each symbol at `log2(2^P / f)` bits for its
+/// frequency `f`.
+pub fn static_code_bits(symbols: &[u32], alphabet: u64) -> f64 {
+    if symbols.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = symbols.to_vec();
+    sorted.sort_unstable();
+    let counts: Vec<u64> = sorted.chunk_by(|a, b| a == b).map(|run| run.len() as u64).collect();
+    let symbol_bits = (alphabet as f64).log2().ceil();
+    TABLE_PRECISION_BITS
+        .filter(|&p| 1u64 << p >= counts.len() as u64)
+        .map(|p| {
+            let precision = f64::from(p);
+            let frequencies = quantized_frequencies(&counts, 1 << p);
+            let coded: f64 =
+                counts.iter().zip(&frequencies).map(|(&c, &f)| c as f64 * (precision - (f as f64).log2())).sum();
+            let table = (alphabet as f64 * precision).min(counts.len() as f64 * (symbol_bits + precision));
+            32.0 + table + coded
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// Returns the indices of `hyper`, row after row.
 pub fn indices(hyper: &HyperData) -> Result<Vec<u32>> {
     let count = u64::from(hyper.rows) * u64::from(hyper.row_len.div_ceil(2));
@@ -90,6 +155,8 @@ pub struct Row {
     pub entropy: f64,
     /// Indices under the adaptive arithmetic code.
     pub adaptive: f64,
+    /// Indices under a static code with its table and restart points.
+    pub static_code: f64,
     /// `‖w − ŵ‖² / ‖w‖²` over all weights.
     pub rel_mse: f64,
     /// Shannon bound at this error in each tensor.
@@ -102,12 +169,13 @@ struct TensorBits {
     fixed: f64,
     entropy: f64,
     adaptive: f64,
+    static_code: f64,
 }
 
 fn tensor_bits(tensor: &EncodedTensor) -> Result<TensorBits> {
     let stored = 8.0 * storage_bytes(tensor) as f64;
     let Storage::Hyper(hyper) = &tensor.storage else {
-        return Ok(TensorBits { fixed: stored, entropy: stored, adaptive: stored });
+        return Ok(TensorBits { fixed: stored, entropy: stored, adaptive: stored, static_code: stored });
     };
     let symbols = indices(hyper).with_context(|| format!("tensor '{}'", tensor.name))?;
     let alphabet = (u64::from(hyper.inner) + 1) * (u64::from(hyper.rings) + 1);
@@ -116,6 +184,9 @@ fn tensor_bits(tensor: &EncodedTensor) -> Result<TensorBits> {
         fixed: stored,
         entropy: other + empirical_entropy_bits(&symbols),
         adaptive: other + adaptive_code_bits(&symbols, alphabet) + CODER_END_BITS,
+        static_code: other
+            + static_code_bits(&symbols, alphabet)
+            + RESTART_BITS * f64::from(hyper.rows.div_ceil(hyper.group_rows.max(1))),
     })
 }
 
@@ -139,6 +210,7 @@ pub fn measure(path: &Path, model: &str, bits: u8) -> Result<Row> {
         total.fixed += t.fixed;
         total.entropy += t.entropy;
         total.adaptive += t.adaptive;
+        total.static_code += t.static_code;
         let tensor_squared: f64 =
             constant.data.iter().zip(values).map(|(&w, &d)| (f64::from(w) - f64::from(d)).powi(2)).sum();
         squared += tensor_squared;
@@ -154,6 +226,7 @@ pub fn measure(path: &Path, model: &str, bits: u8) -> Result<Row> {
         fixed: per_weight(total.fixed),
         entropy: per_weight(total.entropy),
         adaptive: per_weight(total.adaptive),
+        static_code: per_weight(total.static_code),
         rel_mse: if energy > 0.0 { squared / energy } else { 0.0 },
         bound: lower_bound_bits(&entropies, &squared_errors),
     })
@@ -162,7 +235,7 @@ pub fn measure(path: &Path, model: &str, bits: u8) -> Result<Row> {
 /// Explanation of the entropy table's columns, for the head of entropy.md.
 pub const METHOD: &str = "\
 Each model is encoded at `--bits 3` to `8` exactly as `hyperc encode` does it, and the \
-indices it chose are counted in three ways, in bits per weight (weight tensors' storage \
+indices it chose are counted in four ways, in bits per weight (weight tensors' storage \
 plus 32 bits per raw bias value, over the number of weights, as in the quality table):
 
 - **fixed width**: as stored, every index of a tensor in the tensor's index width;
@@ -170,7 +243,12 @@ plus 32 bits per raw bias value, over the number of weights, as in the quality t
 least any code with one fixed codeword per index value can reach (its table not counted);
 - **adaptive code**: an adaptive arithmetic code with the Krichevsky–Trofimov estimator \
 over the whole codebook, which needs no table, plus 32 bits per tensor to end the \
-coder's output. A decoder of this code reads a tensor's indices in order.
+coder's output. A decoder of this code reads a tensor's indices in order;
+- **static code**: the code a device would more likely decode (rANS, for example): a \
+table of each tensor's index frequencies rounded to 6 to 16 bits, stored dense or as \
+(index, frequency) pairs, the shortest of these chosen per tensor, and 64 bits per parameter group for the coder's \
+state and the group's offset, so a decoder starts afresh at each group and keeps no \
+counts in RAM.
 
 Group parameters, step, trajectory and counts keep their stored size. The Shannon bound \
 and **rel. MSE** are computed as in the quality table; each **gap** is the column to its left \
@@ -182,12 +260,12 @@ pub fn markdown(header: &str, rows: &[Row]) -> String {
     let mut out = String::from("# Entropy-coded indices\n\n");
     out.push_str(header);
     out.push_str(
-        "\n\n| model | setting | rel. MSE | Shannon bound | fixed width | gap | empirical entropy | gap | adaptive code | gap |\n",
+        "\n\n| model | setting | rel. MSE | Shannon bound | fixed width | gap | empirical entropy | gap | adaptive code | gap | static code | gap |\n",
     );
-    out.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    out.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for r in rows {
         out.push_str(&format!(
-            "| {} | `--bits {}` | {:.2e} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
+            "| {} | `--bits {}` | {:.2e} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
             r.model,
             r.bits,
             r.rel_mse,
@@ -197,7 +275,9 @@ pub fn markdown(header: &str, rows: &[Row]) -> String {
             r.entropy,
             r.entropy - r.bound,
             r.adaptive,
-            r.adaptive - r.bound
+            r.adaptive - r.bound,
+            r.static_code,
+            r.static_code - r.bound
         ));
     }
     out
@@ -257,6 +337,69 @@ mod tests {
             let regret = 0.5 * (n as f64).log2() + 1.0;
             assert!(adaptive <= entropy + regret, "n={n}: adaptive {adaptive}, entropy {entropy}");
         }
+    }
+
+    #[test]
+    fn quantized_frequencies_sum_to_total_and_stay_positive() {
+        let mut rng = SplitMix64::new(5);
+        for len in [1usize, 2, 7, 300, 4000] {
+            let counts: Vec<u64> = (0..len).map(|_| 1 + rng.next_u64() % 1000).collect();
+            let frequencies = quantized_frequencies(&counts, 1 << 12);
+            assert_eq!(frequencies.iter().sum::<u64>(), 1 << 12, "len {len}");
+            assert!(frequencies.iter().all(|&f| f >= 1), "len {len}");
+        }
+        // One dominant count with many rare ones: the rare ones keep 1 each.
+        let mut counts = vec![1u64; 100];
+        counts.push(1_000_000);
+        let frequencies = quantized_frequencies(&counts, 256);
+        assert_eq!(frequencies[..100], [1; 100]);
+        assert_eq!(frequencies[100], 156);
+        // As many counts as the total: every frequency ends at 1.
+        let counts: Vec<u64> = (1..=64).collect();
+        assert_eq!(quantized_frequencies(&counts, 64), vec![1; 64]);
+    }
+
+    #[test]
+    fn static_code_of_uniform_symbols() {
+        // 16 values, 64 times each: at every precision the frequencies are exactly 2^P / 16,
+        // 4 bits per symbol, so the least precision (6) wins. The sparse table (16 entries
+        // of 8 + 6 bits) beats the dense one (256 of 6 bits).
+        let symbols: Vec<u32> = (0..1024u32).map(|i| (i % 16) * 7).collect();
+        let expected = 32.0 + 16.0 * (8.0 + 6.0) + 1024.0 * 4.0;
+        assert!((static_code_bits(&symbols, 256) - expected).abs() < 1e-9);
+        // Over 4 symbols the dense table is shorter: 4 × 6 bits against 4 × (2 + 6).
+        let symbols: Vec<u32> = (0..1000u32).map(|i| i % 4).collect();
+        let expected = 32.0 + 4.0 * 6.0 + 1000.0 * 2.0;
+        assert!((static_code_bits(&symbols, 4) - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn static_code_takes_the_shortest_precision() {
+        // One symbol of 2^20 and one of 1: at precision P they get 2^P − 1 and 1, so the
+        // rare one costs P bits and the common one about 2^20 · log2(e) / 2^P bits. The
+        // total is the least over the precisions, computed here by brute force.
+        let mut symbols = vec![0u32; 1 << 20];
+        symbols.push(1);
+        let n = symbols.len() as f64 - 1.0;
+        let expected = (6..=16)
+            .map(|p: u32| {
+                let total = f64::from(1u32 << p);
+                32.0 + 2.0 * f64::from(p) + n * (total / (total - 1.0)).log2() + f64::from(p)
+            })
+            .fold(f64::INFINITY, f64::min);
+        assert!((static_code_bits(&symbols, 2) - expected).abs() < 1e-6, "{}", static_code_bits(&symbols, 2));
+    }
+
+    #[test]
+    fn static_code_approaches_entropy_plus_table() {
+        // Skewed symbols: the coded part lies within a fraction of a percent of n·H₀.
+        let mut rng = SplitMix64::new(11);
+        let symbols: Vec<u32> = (0..50_000).map(|_| (rng.next_u64() % 64).min(rng.next_u64() % 64) as u32).collect();
+        // At most the 16-bit table (64 dense entries) on top of the symbols' share.
+        let total = static_code_bits(&symbols, 64);
+        let entropy = empirical_entropy_bits(&symbols);
+        assert!(total >= entropy, "total {total} below entropy {entropy}");
+        assert!(total <= entropy * 1.001 + 32.0 + 64.0 * 16.0, "total {total}, entropy {entropy}");
     }
 
     #[test]
