@@ -11,6 +11,7 @@ pub mod io;
 pub mod model;
 pub mod models;
 pub mod reference;
+pub mod tensor_settings;
 pub mod tflite;
 
 pub use models::{models_dir, require_model_file};

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use hyperc::codec::{Mode, Preset};
 use hyperc::commands::{compare, decode, encode, inspect, run};
+use hyperc::tensor_settings::TensorSetting;
 
 /// Prints a line to standard output, returning the error instead of panicking when the
 /// reader has gone away (`hyperc run ... | head`).
@@ -43,6 +44,12 @@ enum Command {
         /// Store every tensor as raw float32 (no compression).
         #[arg(long)]
         lossless: bool,
+        /// Encode the tensors whose names match PATTERN at SETTING: index bits per weight
+        /// (1 to 8) or `raw` for float32. Names are as `hyperc inspect` lists them and `*`
+        /// matches any text. Repeat it for more tensors; the last match wins. It takes
+        /// precedence over the other options and over the two extra bits of small tensors.
+        #[arg(long = "tensor", value_name = "PATTERN=SETTING")]
+        tensors: Vec<TensorSetting>,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -99,14 +106,14 @@ enum PresetArg {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Encode { input, output, bits, preset, lossless, json } => {
+        Command::Encode { input, output, bits, preset, lossless, tensors, json } => {
             let mode = match (lossless, preset) {
                 (true, _) => Mode::Lossless,
                 (false, Some(PresetArg::PaperUnet)) => Mode::Preset(Preset::PaperUnet),
                 (false, Some(PresetArg::PaperMobilenet)) => Mode::Preset(Preset::PaperMobilenet),
                 (false, None) => Mode::Bits(bits),
             };
-            let config = encode::EncodeConfig { input, output: output.clone(), mode };
+            let config = encode::EncodeConfig { input, output: output.clone(), mode, tensors };
             let report = encode::run(&config)?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&report)?);

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::codec::{encode_tensor, EncodeError, EncodedTensor, Mode};
+use crate::tensor_settings::{self, TensorSetting};
 use lower::{Constant, Lowered, Role};
 use rayon::prelude::*;
 
@@ -39,6 +40,13 @@ pub fn mode_for(constant: &Constant, mode: Mode) -> Mode {
 
 /// Imports, lowers and encodes the TFLite model at `path`.
 pub fn encode_tflite(path: &Path, mode: Mode) -> Result<EncodedModel> {
+    encode_tflite_with(path, mode, &[])
+}
+
+/// Imports, lowers and encodes the TFLite model at `path`, each constant with the last of
+/// `settings` that matches its name, or with [`mode_for`] when none does. Fails before
+/// encoding when a setting matches no constant, with the constants' names in the error.
+pub fn encode_tflite_with(path: &Path, mode: Mode, settings: &[TensorSetting]) -> Result<EncodedModel> {
     let model = crate::tflite::import(path)?;
     // Checked here, before lowering reorders depthwise filters, so that the index is the
     // one in the file's layout.
@@ -51,11 +59,26 @@ pub fn encode_tflite(path: &Path, mode: Mode) -> Result<EncodedModel> {
     }
     let lowered = lower::lower(&model, path)?;
     let constants = lowered.constants.clone();
+    let names: Vec<&str> = constants.iter().map(|c| c.name.as_str()).collect();
+    check_settings(settings, &names, path)?;
     let encoded = constants
         .par_iter()
         .map(|c| {
-            encode_tensor(&c.name, &c.shape, &c.data, mode_for(c, mode)).with_context(|| path.display().to_string())
+            let mode = tensor_settings::chosen_mode(settings, &c.name).unwrap_or_else(|| mode_for(c, mode));
+            encode_tensor(&c.name, &c.shape, &c.data, mode).with_context(|| path.display().to_string())
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(EncodedModel { constants, encoded, lowered })
+}
+
+/// Fails when one of `settings` matches none of `names`, the tensors of the file at `path`.
+pub fn check_settings(settings: &[TensorSetting], names: &[&str], path: &Path) -> Result<()> {
+    if let Some(setting) = tensor_settings::unmatched(settings, names) {
+        anyhow::bail!(
+            "{}: --tensor {setting} matches no tensor; the names are as `hyperc inspect` lists them: {}",
+            path.display(),
+            names.join(", ")
+        );
+    }
+    Ok(())
 }

@@ -295,6 +295,59 @@ fn presets_encode_and_decode() {
     }
 }
 
+/// Encodes with `args` after the input and output, and returns `inspect --json`'s tensors
+/// by name.
+fn encode_and_inspect(dir: &Path, input: &str, args: &[&str]) -> std::collections::BTreeMap<String, Value> {
+    let mut all = vec!["encode", input, "-o", "out.hcm"];
+    all.extend_from_slice(args);
+    assert_success(&hyperc(dir, &all), &format!("encode {args:?}"));
+    let output = hyperc(dir, &["inspect", "out.hcm", "--json"]);
+    assert_success(&output, "inspect --json");
+    let summary = parse_json(&output);
+    let tensors = summary["tensors"].as_array().unwrap().iter();
+    tensors.map(|t| (t["name"].as_str().unwrap().to_string(), t.clone())).collect()
+}
+
+fn index_bits(tensor: &Value) -> f64 {
+    number(&tensor["codebook"], "index_bits")
+}
+
+#[test]
+fn tensor_settings_choose_per_tensor_modes() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    fs::copy(repo.join("examples/digits/digits.tflite"), dir.join("digits.tflite")).unwrap();
+
+    // By default both weight tensors are small, so they get 4 + 2 bits: 12 per pair.
+    let default = encode_and_inspect(dir, "digits.tflite", &[]);
+    assert_eq!(index_bits(&default["dense_1/weights"]), 12.0);
+    assert_eq!(index_bits(&default["dense_2/weights"]), 12.0);
+
+    let args = ["--tensor", "dense_1/weights=raw", "--tensor", "dense_2/*=3", "--tensor", "*/bias=raw"];
+    let chosen = encode_and_inspect(dir, "digits.tflite", &args);
+    assert_eq!(chosen["dense_1/weights"]["storage"], "raw");
+    assert_eq!(chosen["dense_1/weights"]["max_abs_error"], 0.0);
+    let bits = index_bits(&chosen["dense_2/weights"]);
+    assert!((1.0..=6.0).contains(&bits), "dense_2/weights at 3 bits per weight has {bits} bits per pair");
+    assert_eq!(chosen["dense_1/bias"]["storage"], "raw");
+
+    // The last matching setting wins, and the others keep the default.
+    let chosen = encode_and_inspect(dir, "digits.tflite", &["--tensor", "*=2", "--tensor", "dense_2/weights=5"]);
+    assert!(index_bits(&chosen["dense_1/weights"]) <= 4.0);
+    let bits = index_bits(&chosen["dense_2/weights"]);
+    assert!(bits > 4.0, "dense_2/weights at 5 bits per weight has only {bits} bits per pair");
+    assert!(bits <= 10.0, "dense_2/weights at 5 bits per weight has {bits} bits per pair");
+
+    // Weights files take the same settings.
+    write_input(dir, "in.npz", &sample_tensors());
+    let default = encode_and_inspect(dir, "in.npz", &[]);
+    let chosen = encode_and_inspect(dir, "in.npz", &["--tensor", "dense/kernel=2"]);
+    assert!(index_bits(&chosen["dense/kernel"]) <= 4.0);
+    assert!(index_bits(&default["dense/kernel"]) > 4.0);
+    assert_eq!(chosen["block1/conv;weight"], default["block1/conv;weight"]);
+}
+
 // ---------------------------------------------------------------------------------------
 // Bad input to encode.
 // ---------------------------------------------------------------------------------------
@@ -436,6 +489,32 @@ fn encode_preset_with_lossless_is_usage_error() {
         assert_usage_error(o, "--preset");
         stderr(o)
     });
+}
+
+#[test]
+fn tensor_setting_matching_nothing_fails() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    write_input(dir, "in.npz", &sample_tensors());
+    let args = ["encode", "in.npz", "-o", "out.hcm", "--tensor", "dense/kernel=3", "--tensor", "dense/kernal=3"];
+    let message = assert_encode_fails(dir, &args, "out.hcm", |o| assert_run_failure(o, "in.npz"));
+    assert!(message.contains("--tensor dense/kernal=3 matches no tensor"), "{message}");
+    assert!(message.contains("block1/conv;weight, dense/kernel, bias, odd/rows"), "{message}");
+}
+
+#[test]
+fn tensor_setting_without_valid_setting_is_usage_error() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    write_input(dir, "in.npz", &sample_tensors());
+    for setting in ["dense/kernel", "dense/kernel=9", "dense/kernel=int8", "=4"] {
+        let args = ["encode", "in.npz", "-o", "out.hcm", "--tensor", setting];
+        let message = assert_encode_fails(dir, &args, "out.hcm", |o| {
+            assert_usage_error(o, "--tensor");
+            stderr(o)
+        });
+        assert!(message.contains("is not PATTERN=SETTING"), "{setting}: {message}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ fn digits(dir: &Path) -> (PathBuf, PathBuf) {
         input: examples.join("digits.tflite"),
         output: model.clone(),
         mode: Mode::Bits(4),
+        tensors: Vec::new(),
     })
     .unwrap();
     let samples = hyperc::io::read_array(&examples.join("samples.npy")).unwrap();

@@ -77,7 +77,7 @@ fn check_model(test: &str, file: &str) {
     let tensors = read_weights(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
     assert!(!tensors.is_empty(), "{file} holds no tensors");
 
-    let encoded = encode_tensors(&tensors, Mode::Bits(4)).unwrap_or_else(|e| panic!("{file}: {e:#}"));
+    let encoded = encode_tensors(&tensors, Mode::Bits(4), &[]).unwrap_or_else(|e| panic!("{file}: {e:#}"));
     let originals: Vec<&[f32]> = tensors.iter().map(|t| t.data.as_slice()).collect();
     let bytes = to_bytes(&encoded, &[]);
     verify(&bytes, &encoded, &originals).unwrap_or_else(|e| panic!("{file}: verify: {e}"));
@@ -197,8 +197,8 @@ fn encoding_is_deterministic() {
         return;
     };
     let tensors = read_weights(&path).unwrap();
-    let first = encode_tensors(&tensors, Mode::Bits(4)).unwrap();
-    let second = encode_tensors(&tensors, Mode::Bits(4)).unwrap();
+    let first = encode_tensors(&tensors, Mode::Bits(4), &[]).unwrap();
+    let second = encode_tensors(&tensors, Mode::Bits(4), &[]).unwrap();
     assert_eq!(to_bytes(&first, &[]), to_bytes(&second, &[]));
     let single: Vec<EncodedTensor> =
         tensors.iter().map(|t| encode_tensor(&t.name, &t.shape, &t.data, Mode::Bits(4)).unwrap()).collect();

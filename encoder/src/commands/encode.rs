@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::codec::{encode_tensor, EncodedTensor, Mode, Storage};
 use crate::container::{to_bytes, verify};
 use crate::io::{self, AtomicWriteError, NamedTensor};
+use crate::tensor_settings::{chosen_mode, TensorSetting};
 
 /// Validated settings of one `hyperc encode` run.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub struct EncodeConfig {
     pub output: PathBuf,
     /// Encoding mode.
     pub mode: Mode,
+    /// Settings for chosen tensors, which take precedence over `mode`.
+    pub tensors: Vec<TensorSetting>,
 }
 
 /// Summary of an encode run.
@@ -39,9 +42,16 @@ pub struct EncodeReport {
     pub max_abs_error: f32,
 }
 
-/// Encodes `tensors` with `mode`; errors name the tensor.
-pub fn encode_tensors(tensors: &[NamedTensor], mode: Mode) -> Result<Vec<EncodedTensor>> {
-    tensors.par_iter().map(|t| encode_tensor(&t.name, &t.shape, &t.data, mode).map_err(anyhow::Error::from)).collect()
+/// Encodes `tensors` with `mode`, or with the last of `settings` that matches a tensor's
+/// name; errors name the tensor.
+pub fn encode_tensors(tensors: &[NamedTensor], mode: Mode, settings: &[TensorSetting]) -> Result<Vec<EncodedTensor>> {
+    tensors
+        .par_iter()
+        .map(|t| {
+            let mode = chosen_mode(settings, &t.name).unwrap_or(mode);
+            encode_tensor(&t.name, &t.shape, &t.data, mode).map_err(anyhow::Error::from)
+        })
+        .collect()
 }
 
 /// Writes `encoded` (with `graph`) to `output` atomically, after checking that the file
@@ -76,13 +86,16 @@ fn is_tflite(path: &Path) -> bool {
 /// Runs `hyperc encode`.
 pub fn run(config: &EncodeConfig) -> Result<EncodeReport> {
     if is_tflite(&config.input) {
-        let model = crate::model::encode_tflite(&config.input, config.mode)?;
+        let model = crate::model::encode_tflite_with(&config.input, config.mode, &config.tensors)?;
         let originals: Vec<&[f32]> = model.constants.iter().map(|c| c.data.as_slice()).collect();
         let bytes = write_container(&config.output, &model.encoded, &model.lowered.graph, &originals)?;
         return Ok(report(&model.encoded, bytes));
     }
     let tensors = io::read_weights(&config.input)?;
-    let encoded = encode_tensors(&tensors, config.mode).with_context(|| format!("{}", config.input.display()))?;
+    let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+    crate::model::check_settings(&config.tensors, &names, &config.input)?;
+    let encoded = encode_tensors(&tensors, config.mode, &config.tensors)
+        .with_context(|| format!("{}", config.input.display()))?;
     let originals: Vec<&[f32]> = tensors.iter().map(|t| t.data.as_slice()).collect();
     let bytes = write_container(&config.output, &encoded, &[], &originals)?;
     Ok(report(&encoded, bytes))
