@@ -141,11 +141,12 @@ fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mu
         return 0;
     };
     println!("cargo:rerun-if-changed={}", path.display());
-    let bytes = fs::read(&path).unwrap_or_else(|e| fail(&format!("{}: cannot read the inputs: {e}", path.display())));
+    let file = fs::read(&path).unwrap_or_else(|e| fail(&format!("{}: cannot read the inputs: {e}", path.display())));
+    let bytes = npy_data(&file).unwrap_or_else(|reason| fail(&format!("{}: {reason}", path.display())));
     let row_bytes = input_len * 4;
-    if row_bytes == 0 || bytes.is_empty() || bytes.len() % row_bytes != 0 {
+    if row_bytes == 0 || bytes.is_empty() || !bytes.len().is_multiple_of(row_bytes) {
         fail(&format!(
-            "{}: {} bytes are not rows of the model's input ({input_len} f32 values, {row_bytes} bytes); write the inputs as raw little-endian f32, row after row",
+            "{}: {} bytes of values are not rows of the model's input ({input_len} f32 values, {row_bytes} bytes); pass a float32 .npy file or raw little-endian f32, row after row",
             path.display(),
             bytes.len()
         ));
@@ -170,11 +171,18 @@ fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mu
                 board.name
             ));
         }
-        let absolute = fs::canonicalize(&path).unwrap_or(path);
-        writeln!(config, "pub const INPUTS: Inputs = Inputs::Host(c{:?});", absolute.display().to_string()).unwrap();
+        // The firmware reads raw values: a .npy file's data goes to a file of its own.
+        let raw = if bytes.len() == file.len() {
+            fs::canonicalize(&path).unwrap_or(path)
+        } else {
+            let copy = out.join("host-inputs.bin");
+            fs::write(&copy, bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", copy.display())));
+            copy
+        };
+        writeln!(config, "pub const INPUTS: Inputs = Inputs::Host(c{:?});", raw.display().to_string()).unwrap();
     } else {
         let embedded = out.join("inputs.bin");
-        fs::write(&embedded, &bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", embedded.display())));
+        fs::write(&embedded, bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", embedded.display())));
         writeln!(
             config,
             "pub const INPUTS: Inputs = Inputs::Flash(include_bytes!({:?}));",
@@ -183,6 +191,32 @@ fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mu
         .unwrap();
     }
     rows
+}
+
+/// Returns the values of `file`: the data of a NumPy `.npy` file of little-endian float32
+/// in C order, or the whole file when it is not a `.npy` file (raw little-endian f32).
+fn npy_data(file: &[u8]) -> Result<&[u8], String> {
+    let Some(rest) = file.strip_prefix(b"\x93NUMPY") else { return Ok(file) };
+    let (header_len, header_start) = match rest {
+        [1, _, a, b, ..] => (usize::from(u16::from_le_bytes([*a, *b])), 10),
+        [2 | 3, _, a, b, c, d, ..] => (u32::from_le_bytes([*a, *b, *c, *d]) as usize, 12),
+        _ => return Err("unsupported .npy version; save it again with numpy.save".into()),
+    };
+    let header = file
+        .get(header_start..header_start + header_len)
+        .ok_or("the .npy header is cut short; the file is truncated")?;
+    let header = String::from_utf8_lossy(header);
+    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
+    if !compact.contains("'descr':'<f4'") {
+        return Err(format!(
+            "the .npy values must be little-endian float32 ('<f4'), its header says {}; convert them with .astype('<f4')",
+            header.trim()
+        ));
+    }
+    if !compact.contains("'fortran_order':False") {
+        return Err("the .npy array is in Fortran order; save it in C order".into());
+    }
+    Ok(&file[header_start + header_len..])
 }
 
 /// Returns a `global_asm!` that adds the build record of [`BUILD_INFO_SECTION`] to the

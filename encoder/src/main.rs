@@ -128,6 +128,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     report.bits_per_weight,
                     report.max_abs_error
                 );
+                for used in &report.settings {
+                    match used.tensors.as_slice() {
+                        [] => out!("--tensor {}: no tensor (later --tensor options match them all)", used.setting),
+                        names => out!("--tensor {}: {}", used.setting, names.join(", ")),
+                    }
+                }
             }
         }
         Command::Inspect { input, json } => {

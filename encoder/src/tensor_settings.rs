@@ -16,28 +16,28 @@ pub struct TensorSetting {
     pub mode: Mode,
 }
 
-/// Failure to read a `PATTERN=SETTING` argument.
+/// Failure to read a `PATTERN=SETTING` argument. The message gives the reason, not the
+/// argument, which clap already quotes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{argument:?} is not PATTERN=SETTING: {reason}; write for example 'conv2d/weights=6' or 'dense*=raw'")]
+#[error("{reason}; write PATTERN=SETTING, for example 'conv2d/weights=6' or 'dense*=raw'")]
 pub struct SettingParseError {
-    argument: String,
-    reason: &'static str,
+    reason: String,
 }
 
 impl FromStr for TensorSetting {
     type Err = SettingParseError;
 
     fn from_str(argument: &str) -> Result<Self, Self::Err> {
-        let fail = |reason| SettingParseError { argument: argument.to_string(), reason };
-        let (pattern, setting) = argument.rsplit_once('=').ok_or_else(|| fail("there is no '='"))?;
+        let fail = |reason: String| SettingParseError { reason };
+        let (pattern, setting) = argument.rsplit_once('=').ok_or_else(|| fail("there is no '='".into()))?;
         if pattern.is_empty() {
-            return Err(fail("the pattern is empty"));
+            return Err(fail("the pattern before '=' is empty".into()));
         }
         let mode = match setting {
             "raw" => Mode::Lossless,
             bits => match bits.parse::<u8>() {
                 Ok(bits @ 1..=8) => Mode::Bits(bits),
-                _ => return Err(fail("the setting is neither index bits from 1 to 8 nor 'raw'")),
+                _ => return Err(fail(format!("the setting {setting:?} is neither index bits from 1 to 8 nor 'raw'"))),
             },
         };
         Ok(TensorSetting { pattern: pattern.to_string(), mode })
@@ -86,9 +86,15 @@ fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|&b| b == b'*')
 }
 
+/// Returns the position in `settings` of the last one that matches `name`, which decides
+/// its mode, if one does.
+pub fn deciding(settings: &[TensorSetting], name: &str) -> Option<usize> {
+    settings.iter().rposition(|s| s.matches(name))
+}
+
 /// Returns the mode the last of `settings` that matches `name` sets, if one does.
 pub fn chosen_mode(settings: &[TensorSetting], name: &str) -> Option<Mode> {
-    settings.iter().rev().find(|s| s.matches(name)).map(|s| s.mode)
+    deciding(settings, name).map(|i| settings[i].mode)
 }
 
 /// Returns the first of `settings` that matches none of `names`, which is most likely a
@@ -113,7 +119,7 @@ mod tests {
         assert_eq!(setting("a=b=3").pattern, "a=b");
         for bad in ["conv", "=4", "conv=0", "conv=9", "conv=four", "conv="] {
             let error = bad.parse::<TensorSetting>().unwrap_err().to_string();
-            assert!(error.contains("is not PATTERN=SETTING"), "{bad}: {error}");
+            assert!(error.contains("write PATTERN=SETTING"), "{bad}: {error}");
         }
     }
 
@@ -196,6 +202,8 @@ mod tests {
         assert_eq!(chosen_mode(&settings, "dense_1/weights"), Some(Mode::Bits(6)));
         assert_eq!(chosen_mode(&settings, "dense_2/weights"), Some(Mode::Lossless));
         assert_eq!(chosen_mode(&settings[1..], "dense_1/weights"), None);
+        assert_eq!(deciding(&settings, "dense_2/bias"), Some(1));
+        assert_eq!(deciding(&settings, "other"), Some(2));
     }
 
     #[test]

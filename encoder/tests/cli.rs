@@ -137,7 +137,7 @@ fn encode_inspect_decode_round_trip() {
     assert_success(&output, "inspect");
     let text = stdout(&output);
     for tensor in &tensors {
-        let rows = text.lines().filter(|line| line.starts_with(&tensor.name)).count();
+        let rows = text.lines().filter(|line| line.ends_with(&format!("  {}", tensor.name))).count();
         assert_eq!(rows, 1, "tensor {} should have one row:\n{text}", tensor.name);
     }
     let total = text.lines().find(|line| line.starts_with("total:")).expect("a totals line");
@@ -325,6 +325,19 @@ fn tensor_settings_choose_per_tensor_modes() {
     assert_eq!(index_bits(&default["dense_2/weights"]), 12.0);
 
     let args = ["--tensor", "dense_1/weights=raw", "--tensor", "dense_2/*=3", "--tensor", "*/bias=raw"];
+    let output = hyperc(dir, &[&["encode", "digits.tflite", "-o", "out.hcm"], &args[..]].concat());
+    assert_success(&output, "encode");
+    // After the summary line, each setting and the tensors it decided.
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        [
+            "--tensor dense_1/weights=raw: dense_1/weights",
+            "--tensor dense_2/*=3: dense_2/weights",
+            "--tensor */bias=raw: dense_1/bias, dense_2/bias"
+        ]
+    );
     let chosen = encode_and_inspect(dir, "digits.tflite", &args);
     assert_eq!(chosen["dense_1/weights"]["storage"], "raw");
     assert_eq!(chosen["dense_1/weights"]["max_abs_error"], 0.0);
@@ -513,7 +526,7 @@ fn tensor_setting_without_valid_setting_is_usage_error() {
             assert_usage_error(o, "--tensor");
             stderr(o)
         });
-        assert!(message.contains("is not PATTERN=SETTING"), "{setting}: {message}");
+        assert!(message.contains("write PATTERN=SETTING"), "{setting}: {message}");
     }
 }
 

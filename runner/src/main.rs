@@ -200,8 +200,12 @@ fn host_reference(info: &image::BuildInfo) -> Result<(Option<Vec<u8>>, Option<Ba
             return Ok((Some(container), None));
         }
     };
-    // The firmware's build script accepts only raw little-endian f32 rows.
-    let inputs: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    // The firmware's build script takes a float32 .npy file or raw little-endian f32.
+    let inputs: Vec<f32> = if raw.starts_with(b"\x93NUMPY") {
+        hyperc::io::read_array(&input.0)?.data
+    } else {
+        raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    };
     let host = hyperc::commands::run::run_bytes(&container, &info.model.0, &inputs, &input.0)?;
     Ok((Some(container), Some(host)))
 }

@@ -47,7 +47,8 @@ fn text(output: &Output) -> (String, String) {
     (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
-/// Writes the digits container and the first [`ROWS`] samples as raw f32 into `dir`.
+/// Writes the digits container and the first [`ROWS`] samples as a float32 `.npy` file
+/// into `dir`. (The runner's own builds pass raw f32, which the device tests cover.)
 fn digits(dir: &Path) -> (PathBuf, PathBuf) {
     let examples = repo().join("examples/digits");
     let model = dir.join("digits.hcm");
@@ -60,9 +61,8 @@ fn digits(dir: &Path) -> (PathBuf, PathBuf) {
     .unwrap();
     let samples = hyperc::io::read_array(&examples.join("samples.npy")).unwrap();
     let row_len = samples.data.len() / samples.shape[0];
-    let bytes: Vec<u8> = samples.data[..ROWS * row_len].iter().flat_map(|v| v.to_le_bytes()).collect();
-    let inputs = dir.join("inputs.bin");
-    fs::write(&inputs, bytes).unwrap();
+    let inputs = dir.join("inputs.npy");
+    hyperc::io::write_npy(&inputs, &[ROWS, row_len], &samples.data[..ROWS * row_len]).unwrap();
     (model, inputs)
 }
 
@@ -74,32 +74,8 @@ fn cargo_run_runs_image_on_its_board() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (model, inputs) = digits(dir.path());
-    let work = runner::build::work_dir();
-    fs::create_dir_all(&work).unwrap();
-    let target_dir = work.join("target");
-
-    // The runner's builds share this target directory and hold this lock while they
-    // build and copy an image; so does this test.
-    let lock = fs::File::create(work.join("build.lock")).unwrap();
-    lock.lock().unwrap();
-    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo
-        .current_dir(repo().join("firmware"))
-        .args(["run", "--release", "--locked", "--quiet", "--target", "thumbv7m-none-eabi"])
-        .args(["--features", "lm3s6965evb"])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("HYPERC_MODEL", &model)
-        .env("HYPERC_INPUT", &inputs)
-        .env("HYPERC_RUNNER", env!("CARGO_BIN_EXE_hyperc-runner"))
-        .env("HYPERC_DECODE_ONLY", "0")
-        .env_remove("HYPERC_INPUT_SOURCE");
-    for inherited in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
-        cargo.env_remove(inherited);
-    }
-    let output = cargo.output().unwrap();
     let elf = dir.path().join("firmware.elf");
-    fs::copy(target_dir.join("thumbv7m-none-eabi/release/hyperc-firmware"), &elf).unwrap();
-    drop(lock);
+    let output = cargo_in_firmware("run", &model, &inputs, Some(&elf));
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "cargo run failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("running it in QEMU (lm3s6965evb)"), "{stderr}");
@@ -137,6 +113,58 @@ fn cargo_run_runs_image_on_its_board() {
     assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("digits.hcm changed since the image was built"), "{stderr}");
     assert!(!stdout.contains("bit-identical"), "{stdout}");
+}
+
+/// Runs cargo's `subcommand` (`build` or `run`) in firmware/ for lm3s6965evb with `model`
+/// and `inputs`, and returns its output. It shares the runner's target directory, so it
+/// holds the runner's build lock, as the runner's builds do, until it has copied the
+/// image to `copy_to`.
+fn cargo_in_firmware(subcommand: &str, model: &Path, inputs: &Path, copy_to: Option<&Path>) -> Output {
+    let work = runner::build::work_dir();
+    fs::create_dir_all(&work).unwrap();
+    let lock = fs::File::create(work.join("build.lock")).unwrap();
+    lock.lock().unwrap();
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(repo().join("firmware"))
+        .args([subcommand, "--release", "--locked", "--quiet", "--target", "thumbv7m-none-eabi"])
+        .args(["--features", "lm3s6965evb"])
+        .env("CARGO_TARGET_DIR", work.join("target"))
+        .env("HYPERC_MODEL", model)
+        .env("HYPERC_INPUT", inputs)
+        .env("HYPERC_RUNNER", env!("CARGO_BIN_EXE_hyperc-runner"))
+        .env("HYPERC_DECODE_ONLY", "0")
+        .env_remove("HYPERC_INPUT_SOURCE");
+    for inherited in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
+        cargo.env_remove(inherited);
+    }
+    let output = cargo.output().unwrap();
+    if let Some(copy) = copy_to {
+        fs::copy(work.join("target/thumbv7m-none-eabi/release/hyperc-firmware"), copy).unwrap();
+    }
+    output
+}
+
+#[test]
+fn inputs_npy_of_other_type_fails_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = digits(dir.path());
+    // A float64 .npy of one row: 64 values of 8 bytes.
+    let mut file = b"\x93NUMPY\x01\x00".to_vec();
+    let mut header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 64), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    file.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    file.extend_from_slice(header.as_bytes());
+    file.extend((0..64).flat_map(|i| f64::from(i).to_le_bytes()));
+    let inputs = dir.path().join("f64.npy");
+    fs::write(&inputs, file).unwrap();
+    let output = cargo_in_firmware("build", &model, &inputs, None);
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success(), "a float64 .npy was accepted");
+    assert!(stderr.contains("f64.npy: the .npy values must be little-endian float32 ('<f4')"), "{stderr}");
 }
 
 #[test]

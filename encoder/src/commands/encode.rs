@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::codec::{encode_tensor, EncodedTensor, Mode, Storage};
 use crate::container::{to_bytes, verify};
 use crate::io::{self, AtomicWriteError, NamedTensor};
-use crate::tensor_settings::{chosen_mode, TensorSetting};
+use crate::tensor_settings::{chosen_mode, deciding, TensorSetting};
 
 /// Validated settings of one `hyperc encode` run.
 #[derive(Debug, Clone)]
@@ -40,6 +40,29 @@ pub struct EncodeReport {
     pub bits_per_weight: f64,
     /// Largest recorded error bound of any tensor.
     pub max_abs_error: f32,
+    /// For each `--tensor` setting, in order, the tensors whose mode it decided.
+    pub settings: Vec<SettingUse>,
+}
+
+/// The tensors one `--tensor` setting decided: those it matches and no later one does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingUse {
+    /// The setting as given, `PATTERN=SETTING`.
+    pub setting: String,
+    /// Names of the tensors it decided, in container order.
+    pub tensors: Vec<String>,
+}
+
+/// Returns which of `names` each of `settings` decided.
+pub fn setting_uses(settings: &[TensorSetting], names: &[&str]) -> Vec<SettingUse> {
+    settings
+        .iter()
+        .enumerate()
+        .map(|(i, setting)| SettingUse {
+            setting: setting.to_string(),
+            tensors: names.iter().filter(|name| deciding(settings, name) == Some(i)).map(|n| n.to_string()).collect(),
+        })
+        .collect()
 }
 
 /// Encodes `tensors` with `mode`, or with the last of `settings` that matches a tensor's
@@ -89,7 +112,7 @@ pub fn run(config: &EncodeConfig) -> Result<EncodeReport> {
         let model = crate::model::encode_tflite_with(&config.input, config.mode, &config.tensors)?;
         let originals: Vec<&[f32]> = model.constants.iter().map(|c| c.data.as_slice()).collect();
         let bytes = write_container(&config.output, &model.encoded, &model.lowered.graph, &originals)?;
-        return Ok(report(&model.encoded, bytes));
+        return Ok(report(&model.encoded, bytes, &config.tensors));
     }
     let tensors = io::read_weights(&config.input)?;
     let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
@@ -98,12 +121,13 @@ pub fn run(config: &EncodeConfig) -> Result<EncodeReport> {
         .with_context(|| format!("{}", config.input.display()))?;
     let originals: Vec<&[f32]> = tensors.iter().map(|t| t.data.as_slice()).collect();
     let bytes = write_container(&config.output, &encoded, &[], &originals)?;
-    Ok(report(&encoded, bytes))
+    Ok(report(&encoded, bytes, &config.tensors))
 }
 
-/// Summarizes an encode run.
-pub fn report(encoded: &[EncodedTensor], bytes: u64) -> EncodeReport {
+/// Summarizes an encode run with `settings`.
+pub fn report(encoded: &[EncodedTensor], bytes: u64, settings: &[TensorSetting]) -> EncodeReport {
     let weights: u64 = encoded.iter().map(|t| t.len() as u64).sum();
+    let names: Vec<&str> = encoded.iter().map(|t| t.name.as_str()).collect();
     EncodeReport {
         tensors: encoded.len(),
         encoded_tensors: encoded.iter().filter(|t| matches!(t.storage, Storage::Hyper(_))).count(),
@@ -111,5 +135,6 @@ pub fn report(encoded: &[EncodedTensor], bytes: u64) -> EncodeReport {
         bytes,
         bits_per_weight: if weights == 0 { 0.0 } else { bytes as f64 * 8.0 / weights as f64 },
         max_abs_error: encoded.iter().map(|t| t.max_abs_error).fold(0.0, f32::max),
+        settings: setting_uses(settings, &names),
     }
 }

@@ -166,11 +166,12 @@ pub fn summarize(path: &Path) -> Result<Summary> {
 /// Renders `summary` as a text table.
 pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
-    let name_width = summary.tensors.iter().map(|t| t.name.len()).max().unwrap_or(4).clamp(4, 60);
+    // The name comes last and whole: `hyperc encode --tensor` patterns are written from
+    // it, and TensorFlow's fused names are long and differ in any part.
     let _ = writeln!(
         out,
-        "{:<name_width$}  {:<16}  {:>9}  {:<22}  {:>6}  {:>9}  {:>9}  {:>9}",
-        "name", "shape", "weights", "storage", "bits/w", "rel MSE", "max err", "bytes"
+        "{:<16}  {:>9}  {:<22}  {:>6}  {:>9}  {:>9}  {:>9}  name",
+        "shape", "weights", "storage", "bits/w", "rel MSE", "max err", "bytes"
     );
     for t in &summary.tensors {
         let storage = match &t.codebook {
@@ -179,15 +180,15 @@ pub fn render(summary: &Summary) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<name_width$}  {:<16}  {:>9}  {:<22}  {:>6.2}  {:>9.2e}  {:>9.2e}  {:>9}",
-            shorten(&t.name, name_width),
+            "{:<16}  {:>9}  {:<22}  {:>6.2}  {:>9.2e}  {:>9.2e}  {:>9}  {}",
             format!("{:?}", t.shape),
             t.weights,
             storage,
             t.bits_per_weight,
             t.rel_mse,
             t.max_abs_error,
-            t.bytes
+            t.bytes,
+            t.name
         );
     }
     let _ = writeln!(
@@ -214,16 +215,6 @@ pub fn render(summary: &Summary) -> String {
         );
     }
     out
-}
-
-/// Keeps the end of a long name, which is the distinctive part of TensorFlow names.
-fn shorten(name: &str, width: usize) -> String {
-    let count = name.chars().count();
-    if count <= width {
-        return name.to_string();
-    }
-    let tail: String = name.chars().skip(count - (width - 1)).collect();
-    format!("…{tail}")
 }
 
 /// Describes a size ratio (`reference size / container size`) against `reference`, as
