@@ -9,6 +9,7 @@ pub mod bench;
 pub mod build;
 pub mod image;
 pub mod log;
+pub mod prediction;
 pub mod probe;
 pub mod process;
 pub mod qemu;

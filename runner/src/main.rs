@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hyperc::commands::run::Batch;
+use runner::prediction::{reconstruction_error, Prediction};
 use runner::{build, image, qemu, BuildRequest, Firmware, InputSource};
 
 #[derive(Parser)]
@@ -154,17 +155,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 build(&BuildRequest { board, model: &model, inputs: &inputs, input_source, decode_only: false })?;
             let container = std::fs::read(&model).with_context(|| format!("{}: cannot read", model.display()))?;
             let report = execute(&firmware, timeout)?;
-            let run = Run { firmware: &firmware, container: Some(&container), host: host.as_ref() };
+            let run = Run { firmware: &firmware, container: Some(&container), inputs: &inputs, host: host.as_ref() };
             finish(&run, &report, labels.as_deref(), log)
         }
         Commands::Elf { elf, labels, timeout, log } => {
             let bytes = std::fs::read(&elf).with_context(|| format!("{}: cannot read the firmware", elf.display()))?;
             let info = image::build_info(&bytes, &elf)?;
             let labels = labels.as_deref().map(read_labels).transpose()?;
-            let (container, host) = host_reference(&info)?;
+            let reference = host_reference(&info)?;
             let firmware = Firmware { board: info.board, elf };
             let report = execute(&firmware, timeout)?;
-            let run = Run { firmware: &firmware, container: container.as_deref(), host: host.as_ref() };
+            let run = Run {
+                firmware: &firmware,
+                container: reference.container.as_deref(),
+                inputs: &reference.inputs,
+                host: reference.host.as_ref(),
+            };
             finish(&run, &report, labels.as_deref(), log)
         }
     }
@@ -182,22 +188,24 @@ fn execute(firmware: &Firmware, timeout: u64) -> Result<runner::Report> {
     }
 }
 
-/// Reads the container an image was built with and runs the host engine on its inputs.
-/// A file that is gone or changed since the build leaves that part out, with a note.
-fn host_reference(info: &image::BuildInfo) -> Result<(Option<Vec<u8>>, Option<Batch>)> {
+/// Reads the container and the inputs an image was built with, and runs the host engine
+/// on them. A file that is gone or changed since the build leaves that part out, with a
+/// note.
+fn host_reference(info: &image::BuildInfo) -> Result<HostReference> {
+    let mut reference = HostReference { container: None, inputs: Vec::new(), host: None };
     let container = match image::BuildInfo::read_unchanged(&info.model) {
-        Ok(bytes) => bytes,
+        Ok(bytes) => reference.container.insert(bytes),
         Err(reason) => {
             eprintln!("note: {reason}; the device's outputs are not compared with the host's");
-            return Ok((None, None));
+            return Ok(reference);
         }
     };
-    let Some(input) = &info.input else { return Ok((Some(container), None)) };
+    let Some(input) = &info.input else { return Ok(reference) };
     let raw = match image::BuildInfo::read_unchanged(input) {
         Ok(bytes) => bytes,
         Err(reason) => {
             eprintln!("note: {reason}; the device's outputs are not compared with the host's");
-            return Ok((Some(container), None));
+            return Ok(reference);
         }
     };
     // The firmware's build script takes a float32 .npy file or raw little-endian f32.
@@ -206,8 +214,19 @@ fn host_reference(info: &image::BuildInfo) -> Result<(Option<Vec<u8>>, Option<Ba
     } else {
         raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
     };
-    let host = hyperc::commands::run::run_bytes(&container, &info.model.0, &inputs, &input.0)?;
-    Ok((Some(container), Some(host)))
+    reference.host = Some(hyperc::commands::run::run_bytes(container, &info.model.0, &inputs, &input.0)?);
+    reference.inputs = inputs;
+    Ok(reference)
+}
+
+/// The container, inputs and host outputs that [`host_reference`] could read and compute.
+struct HostReference {
+    /// The container, if its file is unchanged.
+    container: Option<Vec<u8>>,
+    /// The input rows, if their file is unchanged (empty otherwise).
+    inputs: Vec<f32>,
+    /// The host engine's outputs on them.
+    host: Option<Batch>,
 }
 
 /// A finished device run and what its report is checked against.
@@ -215,6 +234,8 @@ struct Run<'a> {
     firmware: &'a Firmware,
     /// The container embedded in the image, when its file is at hand.
     container: Option<&'a [u8]>,
+    /// The input rows, when at hand (empty otherwise).
+    inputs: &'a [f32],
     /// The host engine's outputs on the same inputs.
     host: Option<&'a Batch>,
 }
@@ -261,10 +282,26 @@ fn print_report(
     }
     let mut identical = 0;
     let mut correct = 0;
-    if !report.rows.is_empty() {
-        println!("{:>4}  {:>6}  {:>6}  {:>5}  {:>12}  bits", "row", "device", "host", "label", cost);
+    let rows = report.rows.len();
+    let output_len = report.rows.first().map_or(0, |r| r.values.len());
+    let input_len = if rows > 0 && run.inputs.len().is_multiple_of(rows) { run.inputs.len() / rows } else { 0 };
+    let prediction = Prediction::for_model(input_len, output_len);
+    // The prediction of row `i` from its outputs, as the table prints it. The device's
+    // class is the one it computed itself.
+    let predict = |i: usize, outputs: &[f32], device_class: Option<usize>| match prediction {
+        Prediction::Class => device_class.unwrap_or_else(|| hyperc::commands::run::top1_of(outputs)).to_string(),
+        Prediction::ReconstructionError => {
+            let input = &run.inputs[i * input_len..(i + 1) * input_len];
+            format!("{:.4e}", reconstruction_error(input, outputs))
+        }
+    };
+    let width = if prediction == Prediction::Class { 6 } else { 10 };
+    if rows > 0 {
+        if prediction == Prediction::ReconstructionError {
+            println!("device and host: reconstruction error, the mean squared difference between input and output");
+        }
+        println!("{:>4}  {:>width$}  {:>width$}  {:>5}  {:>12}  bits", "row", "device", "host", "label", cost);
     }
-    let host_top1 = host.map(hyperc::commands::run::top1);
     for (i, row) in report.rows.iter().enumerate() {
         let host_row = host.map(|h| &h.values[i * h.row_len..(i + 1) * h.row_len]);
         let same = host_row.is_some_and(|h| {
@@ -274,9 +311,9 @@ fn print_report(
         let label = labels.and_then(|l| l.get(i)).copied();
         correct += usize::from(label == Some(row.top1));
         println!(
-            "{i:>4}  {:>6}  {:>6}  {:>5}  {:>12}  {}",
-            row.top1,
-            host_top1.as_ref().and_then(|t| t.get(i)).map_or("-".into(), |t| t.to_string()),
+            "{i:>4}  {:>width$}  {:>width$}  {:>5}  {:>12}  {}",
+            predict(i, &row.values, Some(row.top1)),
+            host_row.map_or("-".into(), |h| predict(i, h, None)),
             label.map_or("-".into(), |l| l.to_string()),
             cost_of(row.cycles),
             match (host_row, same) {
@@ -286,7 +323,6 @@ fn print_report(
             }
         );
     }
-    let rows = report.rows.len();
     if rows > 0 {
         if labels.is_some() {
             println!("accuracy on the device: {correct}/{rows} ({:.1}%)", 100.0 * correct as f64 / rows as f64);

@@ -64,9 +64,11 @@ pub fn run_file(model_path: &Path, input_path: &Path) -> Result<Batch> {
 
 /// Index of the largest value of each output row.
 pub fn top1(batch: &Batch) -> Vec<usize> {
-    batch
-        .values
-        .chunks_exact(batch.row_len.max(1))
-        .map(|row| row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best }))
-        .collect()
+    batch.values.chunks_exact(batch.row_len.max(1)).map(top1_of).collect()
+}
+
+/// Returns the index of the largest value of `row`, the first of equal ones; 0 for an
+/// empty row.
+pub fn top1_of(row: &[f32]) -> usize {
+    row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best })
 }
