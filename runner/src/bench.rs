@@ -48,8 +48,7 @@ pub fn run(cases: &[Case], rows: usize, work: &Path) -> Result<String> {
         let compressed = work.join(format!("{}.hcm", case.name));
         let raw = work.join(format!("{}.raw.hcm", case.name));
         for (path, mode) in [(&compressed, Mode::Bits(4)), (&raw, Mode::Lossless)] {
-            let config =
-                encode::EncodeConfig { input: case.tflite.clone(), output: path.clone(), mode, tensors: Vec::new() };
+            let config = encode::EncodeConfig::new(case.tflite.clone(), path.clone(), mode);
             encode::run(&config).with_context(|| format!("encoding {}", case.tflite.display()))?;
         }
         let array = hyperc::io::read_array(&case.inputs)?;

@@ -17,6 +17,9 @@ use hyperc::codec::Mode;
 use hyperc::commands::encode;
 use runner::log::PROBE_RS_LOG_FORMAT;
 use runner::{Firmware, Report};
+use support::have_qemu;
+
+mod support;
 
 /// Rows of the digits samples the firmware runs.
 const ROWS: usize = 3;
@@ -25,18 +28,6 @@ const TIMEOUT: Duration = Duration::from_secs(600);
 
 fn repo() -> PathBuf {
     runner::repo_root()
-}
-
-fn have_qemu(test: &str) -> bool {
-    let found = Command::new("qemu-system-arm").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("HYPERC_REQUIRE_QEMU").as_deref() != Ok("1"),
-            "{test}: QEMU is required (HYPERC_REQUIRE_QEMU=1) but qemu-system-arm is missing; run `make setup`"
-        );
-        eprintln!("SKIPPED: {test}: qemu-system-arm not found (`make setup` installs it)");
-    }
-    found
 }
 
 fn hyperc_runner() -> Command {
@@ -52,13 +43,7 @@ fn text(output: &Output) -> (String, String) {
 fn digits(dir: &Path) -> (PathBuf, PathBuf) {
     let examples = repo().join("examples/digits");
     let model = dir.join("digits.hcm");
-    encode::run(&encode::EncodeConfig {
-        input: examples.join("digits.tflite"),
-        output: model.clone(),
-        mode: Mode::Bits(4),
-        tensors: Vec::new(),
-    })
-    .unwrap();
+    encode::run(&encode::EncodeConfig::new(examples.join("digits.tflite"), model.clone(), Mode::Bits(4))).unwrap();
     let samples = hyperc::io::read_array(&examples.join("samples.npy")).unwrap();
     let row_len = samples.data.len() / samples.shape[0];
     let inputs = dir.join("inputs.npy");

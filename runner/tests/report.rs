@@ -11,19 +11,15 @@ use hyperc::codec::Mode;
 use hyperc::commands::{encode, run};
 use runner::prediction::reconstruction_error;
 
+mod support;
+
 /// Rows of ad01's inputs the firmware runs.
 const ROWS: usize = 3;
 
 #[test]
 fn autoencoder_rows_show_reconstruction_error() {
     let test = "autoencoder_rows_show_reconstruction_error";
-    let qemu = Command::new("qemu-system-arm").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !qemu {
-        assert!(
-            std::env::var("HYPERC_REQUIRE_QEMU").as_deref() != Ok("1"),
-            "{test}: QEMU is required (HYPERC_REQUIRE_QEMU=1) but qemu-system-arm is missing; run `make setup`"
-        );
-        eprintln!("SKIPPED: {test}: qemu-system-arm not found (`make setup` installs it)");
+    if !support::have_qemu(test) {
         return;
     }
     let Some(tflite) = hyperc::require_model_file(test, "ad01_fp32.tflite") else { return };
@@ -31,8 +27,7 @@ fn autoencoder_rows_show_reconstruction_error() {
 
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("ad01.hcm");
-    let config =
-        encode::EncodeConfig { input: tflite, output: model.clone(), mode: Mode::Bits(4), tensors: Vec::new() };
+    let config = encode::EncodeConfig::new(tflite, model.clone(), Mode::Bits(4));
     encode::run(&config).unwrap();
     let all = hyperc::io::read_array(&rows).unwrap();
     let row_len = all.data.len() / all.shape[0];

@@ -97,8 +97,7 @@ fn assert_matches_host(board: &Board, model: &Path, inputs: &[f32], report: &Rep
 fn encode_digits(dir: &Path) -> PathBuf {
     let output = dir.join("digits.hcm");
     let input = repo().join("examples/digits/digits.tflite");
-    encode::run(&encode::EncodeConfig { input, output: output.clone(), mode: Mode::Bits(4), tensors: Vec::new() })
-        .unwrap();
+    encode::run(&encode::EncodeConfig::new(input, output.clone(), Mode::Bits(4))).unwrap();
     output
 }
 
@@ -224,13 +223,7 @@ fn ad01_runs_compressed_on_the_small_boards() {
     let Some(rows) = hyperc::require_model_file(test, "inputs/ad01_rows.npy") else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("ad01.hcm");
-    encode::run(&encode::EncodeConfig {
-        input: tflite,
-        output: model.clone(),
-        mode: Mode::Bits(4),
-        tensors: Vec::new(),
-    })
-    .unwrap();
+    encode::run(&encode::EncodeConfig::new(tflite, model.clone(), Mode::Bits(4))).unwrap();
     let inputs = hyperc::io::read_array(&rows).unwrap().data;
     assert_eq!(inputs.len(), 40 * 640, "ad01 inputs: 40 rows of 640");
     for name in ["lm3s6965evb", "microbit", "sifive_e"] {
@@ -259,13 +252,7 @@ fn mlperf_models_run_on_mps2_an386() {
             continue;
         };
         let model = dir.path().join(name).with_extension("hcm");
-        encode::run(&encode::EncodeConfig {
-            input: tflite,
-            output: model.clone(),
-            mode: Mode::Bits(4),
-            tensors: Vec::new(),
-        })
-        .unwrap();
+        encode::run(&encode::EncodeConfig::new(tflite, model.clone(), Mode::Bits(4))).unwrap();
         let array = hyperc::io::read_array(&inputs).unwrap();
         let row: usize = array.shape[1..].iter().product();
         let inputs = &array.data[..3 * row];
@@ -346,13 +333,7 @@ fn build_rejects_model_too_big_for_ram() {
     let Some(tflite) = hyperc::require_model_file(test, "vww_96_float.tflite") else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("vww.hcm");
-    encode::run(&encode::EncodeConfig {
-        input: tflite,
-        output: model.clone(),
-        mode: Mode::Bits(4),
-        tensors: Vec::new(),
-    })
-    .unwrap();
+    encode::run(&encode::EncodeConfig::new(tflite, model.clone(), Mode::Bits(4))).unwrap();
     let error = runner::build(&BuildRequest {
         board: board("microbit"),
         model: &model,

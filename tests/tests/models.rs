@@ -53,7 +53,7 @@ fn files(test: &str, case: &Case) -> Option<[PathBuf; 4]> {
 
 fn encode_to(model: &Path, dir: &Path, mode: Mode) -> PathBuf {
     let output = dir.join("model.hcm");
-    let config = encode::EncodeConfig { input: model.to_path_buf(), output: output.clone(), mode, tensors: Vec::new() };
+    let config = encode::EncodeConfig::new(model, output.clone(), mode);
     encode::run(&config).unwrap_or_else(|e| panic!("encoding {} failed: {e:#}", model.display()));
     output
 }
@@ -121,8 +121,7 @@ fn fully_int8_model_is_rejected_without_output() {
     };
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.hcm");
-    let config =
-        encode::EncodeConfig { input: model, output: output.clone(), mode: Mode::Bits(4), tensors: Vec::new() };
+    let config = encode::EncodeConfig::new(model, output.clone(), Mode::Bits(4));
     let error = format!("{:#}", encode::run(&config).unwrap_err());
     assert!(error.contains("ad01_int8.tflite"), "message names the file: {error}");
     assert!(error.to_lowercase().contains("quantised") || error.contains("int8"), "message says why: {error}");

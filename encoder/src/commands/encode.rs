@@ -25,6 +25,13 @@ pub struct EncodeConfig {
     pub tensors: Vec<TensorSetting>,
 }
 
+impl EncodeConfig {
+    /// Settings that encode `input` into `output` with `mode` and no per-tensor settings.
+    pub fn new(input: impl Into<PathBuf>, output: impl Into<PathBuf>, mode: Mode) -> Self {
+        EncodeConfig { input: input.into(), output: output.into(), mode, tensors: Vec::new() }
+    }
+}
+
 /// Summary of an encode run.
 #[derive(Debug, Clone, Serialize)]
 pub struct EncodeReport {
