@@ -112,9 +112,9 @@ fn main() {
     writeln!(config, "pub static CONTAINER: &[u8] = include_bytes!({:?});", embedded.display().to_string()).unwrap();
     writeln!(config, "pub const ARENA_LEN: usize = {arena};").unwrap();
     writeln!(config, "pub const SCRATCH_LEN: usize = {scratch};").unwrap();
-    let rows = inputs(board, &model, input, &out, &mut config);
+    let (rows, input_file) = inputs(board, &model, input, &out, &mut config);
     writeln!(config, "pub const ROWS: usize = {rows};").unwrap();
-    config.push_str(&build_info_sections(board, &model_path, &model));
+    config.push_str(&build_info_sections(board, (&model_path, &model), input_file));
     fs::write(out.join("config.rs"), config).unwrap_or_else(|e| fail(&format!("config.rs: {e}")));
 
     check_ram(board, &model_path, arena, scratch);
@@ -134,11 +134,23 @@ fn main() {
     }
 }
 
-/// Writes the `INPUTS` constant and returns the number of input rows.
-fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mut String) -> usize {
+/// The input file named by `HYPERC_INPUT` and the [`content_hash`] of its bytes.
+struct InputFile {
+    path: PathBuf,
+    hash: u64,
+}
+
+/// Writes the `INPUTS` constant and returns the number of input rows and the input file.
+fn inputs(
+    board: &Board,
+    model: &[u8],
+    input_len: usize,
+    out: &Path,
+    config: &mut String,
+) -> (usize, Option<InputFile>) {
     let Some(path) = env::var_os("HYPERC_INPUT").map(PathBuf::from) else {
         writeln!(config, "pub const INPUTS: Inputs = Inputs::None;").unwrap();
-        return 0;
+        return (0, None);
     };
     println!("cargo:rerun-if-changed={}", path.display());
     let file = fs::read(&path).unwrap_or_else(|e| fail(&format!("{}: cannot read the inputs: {e}", path.display())));
@@ -173,7 +185,7 @@ fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mu
         }
         // The firmware reads raw values: a .npy file's data goes to a file of its own.
         let raw = if bytes.len() == file.len() {
-            fs::canonicalize(&path).unwrap_or(path)
+            fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
         } else {
             let copy = out.join("host-inputs.bin");
             fs::write(&copy, bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", copy.display())));
@@ -190,11 +202,14 @@ fn inputs(board: &Board, model: &[u8], input_len: usize, out: &Path, config: &mu
         )
         .unwrap();
     }
-    rows
+    let hash = content_hash(&file);
+    (rows, Some(InputFile { path, hash }))
 }
 
 /// Returns the values of `file`: the data of a NumPy `.npy` file of little-endian float32
 /// in C order, or the whole file when it is not a `.npy` file (raw little-endian f32).
+/// The encoder's full `.npy` reader is not used because a build script of the firmware
+/// cannot depend on the encoder crate and its host-only dependencies.
 fn npy_data(file: &[u8]) -> Result<&[u8], String> {
     let Some(rest) = file.strip_prefix(b"\x93NUMPY") else { return Ok(file) };
     let (header_len, header_start) = match rest {
@@ -222,11 +237,10 @@ fn npy_data(file: &[u8]) -> Result<&[u8], String> {
 /// Returns a `global_asm!` that adds the build record of [`BUILD_INFO_SECTION`] to the
 /// image and, for a probe-rs board, its chip in [`PROBE_RS_CHIP_SECTION`]. Both sections
 /// have no `a` flag, so the linker keeps them out of the device's memory.
-fn build_info_sections(board: &Board, model_path: &Path, model: &[u8]) -> String {
+fn build_info_sections(board: &Board, (model_path, model): (&Path, &[u8]), input: Option<InputFile>) -> String {
     let absolute = |path: &Path| fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string();
-    let (input, input_hash) = match env::var_os("HYPERC_INPUT").map(PathBuf::from) {
-        // inputs() has read the file already, so it exists.
-        Some(path) => (absolute(&path), format!("{:016x}", content_hash(&fs::read(&path).unwrap_or_default()))),
+    let (input, input_hash) = match input {
+        Some(file) => (absolute(&file.path), format!("{:016x}", file.hash)),
         None => (String::new(), String::new()),
     };
     let info = format!(
@@ -241,7 +255,8 @@ fn build_info_sections(board: &Board, model_path: &Path, model: &[u8]) -> String
     }
     let mut asm = String::from("core::arch::global_asm!(\n");
     for (name, text) in sections {
-        // Bytes rather than a string directive: a path may hold quotes or backslashes.
+        // Bytes rather than a string directive, because a path may contain quotes or
+        // backslashes.
         let bytes: Vec<String> = text.bytes().map(|b| b.to_string()).collect();
         writeln!(asm, "    \".pushsection {name},\\\"\\\",%progbits\",").unwrap();
         writeln!(asm, "    \".byte {}\",", bytes.join(",")).unwrap();

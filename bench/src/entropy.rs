@@ -3,7 +3,7 @@
 //!
 //! hyperc gives every index of a tensor the same width. This harness measures how much of
 //! the distance to the Shannon bound that width costs: it encodes each model with
-//! `--bits 3` to `8` and codes the same indices, tensor by tensor, with two order-0 codes:
+//! `--bits 3` to `8` and codes the same indices, tensor by tensor, with three order-0 codes:
 //!
 //! - the **empirical entropy** of the tensor's indices, `n·H₀`: no code that gives each
 //!   index value one fixed codeword is shorter (a static code would also store its table);
@@ -12,10 +12,11 @@
 //!   `−log2((c(x) + ½) / (t + K/2))` bits for a codebook of `K` codewords. A decoder
 //!   keeps the same counts, so no table is stored; 32 bits per tensor are added for the
 //!   coder to end its output;
-//! - a **static code** of the kind a device would decode (rANS, say): each tensor stores
-//!   a table of its indices' frequencies, rounded to 6 to 16 bits ([`TABLE_PRECISION_BITS`]), which
-//!   the decoder reads from flash, and each parameter group starts afresh, so rows can
-//!   still be decoded group by group. Table, frequencies and restart points are counted.
+//! - a **static code** of the kind a device would decode (rANS, for example). Each tensor
+//!   stores a table of its indices' frequencies, rounded to 6 to 16 bits
+//!   ([`TABLE_PRECISION_BITS`]), which the decoder reads from flash. Each parameter group
+//!   starts afresh, so rows can still be decoded group by group. The table, the coded
+//!   indices and the restart points are all counted.
 //!
 //! Everything else in a tensor's storage record (group parameters, step, trajectory,
 //! counts) is kept at its stored size, and biases stay raw float32, as in the quality
@@ -34,8 +35,8 @@ use crate::shannon::{lower_bound_bits, TensorEntropy};
 /// Bits per tensor added to the adaptive code for the arithmetic coder's final state.
 pub const CODER_END_BITS: f64 = 32.0;
 
-/// Bits of each frequency in a static code's table, from which each tensor takes the
-/// shortest: the frequencies of a tensor's indices sum to `2^P`.
+/// Precisions `P`, in bits, of a static code's frequency table: a tensor's frequencies sum
+/// to `2^P`, and each tensor uses the precision that gives it the shortest code.
 pub const TABLE_PRECISION_BITS: std::ops::RangeInclusive<u32> = 6..=16;
 
 /// Bits a static code adds per parameter group: the coder's final state and the group's
@@ -48,16 +49,22 @@ pub const BIT_RATES: [u8; 6] = [3, 4, 5, 6, 7, 8];
 /// Returns `n·H₀`: the length in bits of `symbols` under the order-0 code that is ideal
 /// for their own frequencies.
 pub fn empirical_entropy_bits(symbols: &[u32]) -> f64 {
-    let mut sorted = symbols.to_vec();
-    sorted.sort_unstable();
-    let n = sorted.len() as f64;
-    sorted
-        .chunk_by(|a, b| a == b)
-        .map(|run| {
-            let count = run.len() as f64;
+    let n = symbols.len() as f64;
+    symbol_counts(symbols)
+        .iter()
+        .map(|&count| {
+            let count = count as f64;
             count * (n / count).log2()
         })
         .sum()
+}
+
+/// Returns how many times each distinct value occurs in `symbols`, in ascending order of
+/// the values.
+fn symbol_counts(symbols: &[u32]) -> Vec<u64> {
+    let mut sorted = symbols.to_vec();
+    sorted.sort_unstable();
+    sorted.chunk_by(|a, b| a == b).map(|run| run.len() as u64).collect()
 }
 
 /// Returns the length in bits of `symbols` under an adaptive arithmetic code with the
@@ -96,9 +103,9 @@ pub fn quantized_frequencies(counts: &[u64], total: u64) -> Vec<u64> {
         // Take the excess from the largest first, leaving each at least 1.
         let mut excess = sum - total;
         for &i in &by_size {
-            let taken = excess.min(frequencies[i] - 1);
-            frequencies[i] -= taken;
-            excess -= taken;
+            let removed = excess.min(frequencies[i] - 1);
+            frequencies[i] -= removed;
+            excess -= removed;
         }
     }
     frequencies
@@ -106,17 +113,15 @@ pub fn quantized_frequencies(counts: &[u64], total: u64) -> Vec<u64> {
 
 /// Returns the length in bits of `symbols` under a static code over an alphabet of
 /// `alphabet` symbols, table included, at the precision `P` of [`TABLE_PRECISION_BITS`]
-/// that gives the shortest total: a 32-bit header (symbol count and `P`), the table of
-/// quantized frequencies (dense, one per symbol, or sparse, one per used symbol with its
-/// value, whichever is shorter), then each symbol at `log2(2^P / f)` bits for its
-/// frequency `f`.
+/// that gives the shortest total. The total is a 32-bit header (symbol count and `P`),
+/// the table of quantized frequencies, and each symbol at `log2(2^P / f)` bits for its
+/// frequency `f`. The table is dense (one frequency per symbol of the alphabet) or sparse
+/// (one value and frequency per used symbol), whichever is shorter.
 pub fn static_code_bits(symbols: &[u32], alphabet: u64) -> f64 {
     if symbols.is_empty() {
         return 0.0;
     }
-    let mut sorted = symbols.to_vec();
-    sorted.sort_unstable();
-    let counts: Vec<u64> = sorted.chunk_by(|a, b| a == b).map(|run| run.len() as u64).collect();
+    let counts = symbol_counts(symbols);
     let symbol_bits = (alphabet as f64).log2().ceil();
     TABLE_PRECISION_BITS
         .filter(|&p| 1u64 << p >= counts.len() as u64)

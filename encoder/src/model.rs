@@ -60,7 +60,7 @@ pub fn encode_tflite_with(path: &Path, mode: Mode, settings: &[TensorSetting]) -
     let lowered = lower::lower(&model, path)?;
     let constants = lowered.constants.clone();
     let names: Vec<&str> = constants.iter().map(|c| c.name.as_str()).collect();
-    check_settings(settings, &names, path)?;
+    tensor_settings::check_all_match(settings, &names, path)?;
     let encoded = constants
         .par_iter()
         .map(|c| {
@@ -69,16 +69,4 @@ pub fn encode_tflite_with(path: &Path, mode: Mode, settings: &[TensorSetting]) -
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(EncodedModel { constants, encoded, lowered })
-}
-
-/// Fails when one of `settings` matches none of `names`, the tensors of the file at `path`.
-pub fn check_settings(settings: &[TensorSetting], names: &[&str], path: &Path) -> Result<()> {
-    if let Some(setting) = tensor_settings::unmatched(settings, names) {
-        anyhow::bail!(
-            "{}: --tensor {setting} matches no tensor; the names are as `hyperc inspect` lists them: {}",
-            path.display(),
-            names.join(", ")
-        );
-    }
-    Ok(())
 }

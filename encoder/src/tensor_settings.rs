@@ -3,6 +3,7 @@
 //! exact.
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 
 use crate::codec::Mode;
@@ -48,7 +49,9 @@ impl fmt::Display for TensorSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.mode {
             Mode::Bits(bits) => write!(f, "{}={bits}", self.pattern),
-            _ => write!(f, "{}=raw", self.pattern),
+            Mode::Lossless => write!(f, "{}=raw", self.pattern),
+            // Not a value of the option, but a caller may build such a setting.
+            Mode::Preset(preset) => write!(f, "{}={preset:?}", self.pattern),
         }
     }
 }
@@ -97,10 +100,23 @@ pub fn chosen_mode(settings: &[TensorSetting], name: &str) -> Option<Mode> {
     deciding(settings, name).map(|i| settings[i].mode)
 }
 
-/// Returns the first of `settings` that matches none of `names`, which is most likely a
-/// misspelt name.
+/// Returns the first of `settings` that matches none of `names`, most likely a misspelt
+/// name.
 pub fn unmatched<'a>(settings: &'a [TensorSetting], names: &[&str]) -> Option<&'a TensorSetting> {
     settings.iter().find(|s| !names.iter().any(|name| s.matches(name)))
+}
+
+/// Fails when one of `settings` matches none of `names`, the tensors of the file at `path`,
+/// and lists the names in the error.
+pub fn check_all_match(settings: &[TensorSetting], names: &[&str], path: &Path) -> anyhow::Result<()> {
+    if let Some(setting) = unmatched(settings, names) {
+        anyhow::bail!(
+            "{}: --tensor {setting} matches no tensor; the names are as `hyperc inspect` lists them: {}",
+            path.display(),
+            names.join(", ")
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -210,7 +210,7 @@ fn host_reference(info: &image::BuildInfo) -> Result<HostReference> {
     };
     // The firmware's build script takes a float32 .npy file or raw little-endian f32.
     let inputs: Vec<f32> = if raw.starts_with(b"\x93NUMPY") {
-        hyperc::io::read_array(&input.0)?.data
+        hyperc::io::read_npy_bytes(&raw, &input.0)?.data
     } else {
         raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
     };
@@ -286,10 +286,9 @@ fn print_report(
     let output_len = report.rows.first().map_or(0, |r| r.values.len());
     let input_len = if rows > 0 && run.inputs.len().is_multiple_of(rows) { run.inputs.len() / rows } else { 0 };
     let prediction = Prediction::for_model(input_len, output_len);
-    // The prediction of row `i` from its outputs, as the table prints it. The device's
-    // class is the one it computed itself.
-    let predict = |i: usize, outputs: &[f32], device_class: Option<usize>| match prediction {
-        Prediction::Class => device_class.unwrap_or_else(|| hyperc::commands::run::top1_of(outputs)).to_string(),
+    // The prediction of row `i` as the table prints it, from its outputs and their class.
+    let predict = |i: usize, outputs: &[f32], class: usize| match prediction {
+        Prediction::Class => class.to_string(),
         Prediction::ReconstructionError => {
             let input = &run.inputs[i * input_len..(i + 1) * input_len];
             format!("{:.4e}", reconstruction_error(input, outputs))
@@ -312,8 +311,8 @@ fn print_report(
         correct += usize::from(label == Some(row.top1));
         println!(
             "{i:>4}  {:>width$}  {:>width$}  {:>5}  {:>12}  {}",
-            predict(i, &row.values, Some(row.top1)),
-            host_row.map_or("-".into(), |h| predict(i, h, None)),
+            predict(i, &row.values, row.top1),
+            host_row.map_or("-".into(), |h| predict(i, h, hyperc::commands::run::top1_of(h))),
             label.map_or("-".into(), |l| l.to_string()),
             cost_of(row.cycles),
             match (host_row, same) {

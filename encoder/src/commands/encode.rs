@@ -123,7 +123,7 @@ pub fn run(config: &EncodeConfig) -> Result<EncodeReport> {
     }
     let tensors = io::read_weights(&config.input)?;
     let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
-    crate::model::check_settings(&config.tensors, &names, &config.input)?;
+    crate::tensor_settings::check_all_match(&config.tensors, &names, &config.input)?;
     let encoded = encode_tensors(&tensors, config.mode, &config.tensors)
         .with_context(|| format!("{}", config.input.display()))?;
     let originals: Vec<&[f32]> = tensors.iter().map(|t| t.data.as_slice()).collect();
