@@ -86,7 +86,7 @@ pub struct Board {
 }
 
 /// ELF section in which the firmware's build script records how the image was built.
-/// It holds `key=value` lines: `board`, `model` (the container's absolute path on the
+/// It contains `key=value` lines: `board`, `model` (the container's absolute path on the
 /// build machine), `input` (the input rows' absolute path, or empty), `model_hash` and
 /// `input_hash` ([`content_hash`] in hexadecimal, empty without inputs). The section is not
 /// loaded on the device; `hyperc-runner elf` reads it to run an image on its board.

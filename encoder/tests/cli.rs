@@ -313,7 +313,7 @@ fn index_bits(tensor: &Value) -> f64 {
 }
 
 #[test]
-fn tensor_settings_choose_per_tensor_modes() {
+fn tensor_settings_choose_modes() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let folder = tempfile::tempdir().unwrap();
     let dir = folder.path();
@@ -505,7 +505,7 @@ fn encode_preset_with_lossless_is_usage_error() {
 }
 
 #[test]
-fn tensor_setting_matching_nothing_fails() {
+fn unmatched_tensor_setting_fails() {
     let folder = tempfile::tempdir().unwrap();
     let dir = folder.path();
     write_input(dir, "in.npz", &sample_tensors());
@@ -516,7 +516,7 @@ fn tensor_setting_matching_nothing_fails() {
 }
 
 #[test]
-fn tensor_setting_without_valid_setting_is_usage_error() {
+fn invalid_tensor_setting_is_usage_error() {
     let folder = tempfile::tempdir().unwrap();
     let dir = folder.path();
     write_input(dir, "in.npz", &sample_tensors());

@@ -1,5 +1,5 @@
-//! What a firmware image holds, read from its ELF sections: the flash and RAM it takes
-//! and how it was built.
+//! Facts about a firmware image read from its ELF sections: the flash and RAM it takes,
+//! and its build record.
 
 use std::path::{Path, PathBuf};
 
@@ -56,7 +56,7 @@ pub fn section(bytes: &[u8], name: &str) -> Result<Option<(u64, u64)>> {
     Ok(file.section_by_name(name).map(|s| (s.address(), s.size())))
 }
 
-/// Contents of the section called `name`, if the image has it.
+/// Returns the contents of the section called `name`, if the image has it.
 pub fn section_data(bytes: &[u8], name: &str) -> Result<Option<Vec<u8>>> {
     let file = object::File::parse(bytes).context("not an ELF file")?;
     file.section_by_name(name).map(|s| s.data().map(<[u8]>::to_vec).context("cannot read the section")).transpose()

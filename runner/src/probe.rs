@@ -1,5 +1,5 @@
 //! Real boards: flashing and running with `probe-rs run`, which reads the firmware's defmt
-//! log over RTT, prints it in the format the runner asks for and ends with the firmware's
+//! log over RTT, prints it in the format the runner requests and ends with the firmware's
 //! semihosting exit status.
 
 use std::ffi::OsStr;
@@ -36,6 +36,9 @@ pub fn run_with(program: &OsStr, firmware: &Firmware, timeout: Duration) -> Resu
         Path::new(program).display()
     );
     let finished = process::run(&mut command, timeout, false, &install)?;
+    // NOTE: the parser is checked against defmt-decoder's formatter on a QEMU log, not on
+    // a real board. Any other line probe-rs prints on standard output is kept as a device
+    // line and ignored by the parser.
     let report = Report::from_probe_rs(&String::from_utf8_lossy(&finished.stdout), finished.status)?;
     if report.header.is_none() && finished.status != Some(0) {
         let how = match finished.status {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-/// What a finished or stopped program left behind.
+/// Output and exit status of a program that finished or was stopped.
 #[derive(Debug, Default)]
 pub struct Finished {
     /// Everything it wrote to standard output.
@@ -18,9 +18,9 @@ pub struct Finished {
 }
 
 /// Runs `command` with standard input closed and standard output captured, killing it
-/// after `timeout`. Standard error is captured when `capture_stderr` is set, else it goes
-/// to the terminal (probe-rs shows its flashing progress there). `install` tells how to
-/// get the program when it cannot start.
+/// after `timeout`. Standard error is captured when `capture_stderr` is set, otherwise it
+/// goes to the terminal (probe-rs shows its flashing progress there). `install` explains
+/// how to install the program, for the error when it cannot start.
 pub fn run(command: &mut Command, timeout: Duration, capture_stderr: bool, install: &str) -> Result<Finished> {
     let program = command.get_program().to_string_lossy().into_owned();
     let stderr = if capture_stderr { Stdio::piped() } else { Stdio::inherit() };

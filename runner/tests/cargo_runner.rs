@@ -8,7 +8,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
 use std::time::Duration;
 
 use defmt_decoder::log::format::{Formatter, FormatterConfig};
@@ -131,7 +130,7 @@ fn cargo_in_firmware(subcommand: &str, model: &Path, inputs: &Path, copy_to: Opt
 }
 
 #[test]
-fn inputs_npy_of_other_type_fails_build() {
+fn float64_npy_input_fails_build() {
     let dir = tempfile::tempdir().unwrap();
     let (model, _) = digits(dir.path());
     // A float64 .npy of one row: 64 values of 8 bytes.
@@ -153,7 +152,7 @@ fn inputs_npy_of_other_type_fails_build() {
 }
 
 #[test]
-fn elf_without_build_record_is_refused() {
+fn elf_without_build_record_is_rejected() {
     // The runner's own executable is an ELF file without the firmware's build record.
     let runner = PathBuf::from(env!("CARGO_BIN_EXE_hyperc-runner"));
     let output = hyperc_runner().arg("elf").arg(&runner).output().unwrap();
