@@ -59,10 +59,21 @@ pub fn run_with(program: &OsStr, firmware: &Firmware, timeout: Duration) -> Resu
 mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;
+    use std::sync::{Mutex, MutexGuard, PoisonError};
 
     use super::*;
 
     const TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Lock held by every test here that starts a program. Linux does not execute a file
+    /// that a process has open for writing (ETXTBSY). A child forked by another test thread
+    /// keeps the open descriptors until it executes, so writing a script and starting one
+    /// must not overlap.
+    static STARTING_PROGRAMS: Mutex<()> = Mutex::new(());
+
+    fn one_program_at_a_time() -> MutexGuard<'static, ()> {
+        STARTING_PROGRAMS.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 
     /// Writes an executable script that records its arguments in `args.txt` beside it,
     /// prints `log` and exits with `status`.
@@ -97,6 +108,7 @@ done cycles=60000 peak_stack=2300\n";
 
     #[test]
     fn passes_chip_log_format_and_elf_to_probe_rs() {
+        let _serial = one_program_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         let program = fake_probe_rs(dir.path(), LOG, 0);
         run_with(program.as_os_str(), &firmware("nrf52840-dk", dir.path()), TIMEOUT).unwrap();
@@ -108,6 +120,7 @@ done cycles=60000 peak_stack=2300\n";
 
     #[test]
     fn log_printed_by_probe_rs_becomes_a_report() {
+        let _serial = one_program_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         let program = fake_probe_rs(dir.path(), LOG, 0);
         let report = run_with(program.as_os_str(), &firmware("nrf52840-dk", dir.path()), TIMEOUT).unwrap();
@@ -123,6 +136,7 @@ done cycles=60000 peak_stack=2300\n";
 
     #[test]
     fn device_error_and_status_reach_the_report() {
+        let _serial = one_program_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         let log = "hyperc board=rpi-pico container=9 arena=0 scratch=0 stack_region=100 rows=0\n\
 ERROR | container: checksum mismatch\n";
@@ -135,9 +149,11 @@ ERROR | container: checksum mismatch\n";
 
     #[test]
     fn early_failure_names_board_chip_and_elf() {
+        let _serial = one_program_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         let program = fake_probe_rs(dir.path(), "", 3);
-        let error = run_with(program.as_os_str(), &firmware("rpi-pico", dir.path()), TIMEOUT).unwrap_err().to_string();
+        let error = run_with(program.as_os_str(), &firmware("rpi-pico", dir.path()), TIMEOUT).unwrap_err();
+        let error = format!("{error:#}");
         assert!(error.contains("failed with status 3"), "{error}");
         assert!(error.contains("rpi-pico (chip RP2040)"), "{error}");
         assert!(error.contains("firmware.elf"), "{error}");
@@ -145,6 +161,7 @@ ERROR | container: checksum mismatch\n";
 
     #[test]
     fn missing_probe_rs_gives_install_command() {
+        let _serial = one_program_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("no-such-probe-rs");
         let result = run_with(missing.as_os_str(), &firmware("hifive1-revb", dir.path()), TIMEOUT);
@@ -154,6 +171,7 @@ ERROR | container: checksum mismatch\n";
 
     #[test]
     fn qemu_board_is_rejected() {
+        let _serial = one_program_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         let program = fake_probe_rs(dir.path(), LOG, 0);
         let result = run_with(program.as_os_str(), &firmware("lm3s6965evb", dir.path()), TIMEOUT);
