@@ -108,6 +108,8 @@ fn main() {
     let embedded = out.join("model.hcm");
     fs::write(&embedded, &model).unwrap_or_else(|e| fail(&format!("{}: {e}", embedded.display())));
     writeln!(config, "pub const BOARD: &str = {:?};", board.name).unwrap();
+    let index = boards::BOARDS.iter().position(|b| b.name == board.name).expect("the board comes from BOARDS");
+    writeln!(config, "pub const STATUS_LED: boards::StatusLed = boards::BOARDS[{index}].status_led;").unwrap();
     writeln!(config, "pub const DECODE_ONLY: bool = {decode_only};").unwrap();
     writeln!(config, "pub static CONTAINER: &[u8] = include_bytes!({:?});", embedded.display().to_string()).unwrap();
     writeln!(config, "pub const ARENA_LEN: usize = {arena};").unwrap();

@@ -83,6 +83,56 @@ pub struct Board {
     pub stack_bytes: u32,
     /// Emulator or probe that runs the board.
     pub runner: Runner,
+    /// LED the firmware lights after a successful run.
+    pub status_led: StatusLed,
+}
+
+/// A GPIO output pin, named by the peripheral that drives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gpio {
+    /// Pin of a Stellaris GPIO port (an Arm PL061 whose clock must be enabled first).
+    /// Port 0 is port A.
+    Stellaris {
+        /// Port number, 0 for A to 6 for G.
+        port: u8,
+        /// Pin within the port, 0 to 7.
+        pin: u8,
+    },
+    /// Bit of the LED register in the FPGA I/O block of Arm's MPS2 boards.
+    Mps2FpgaIo {
+        /// Bit number, 0 or 1.
+        bit: u8,
+    },
+    /// Pin of GPIO port 0 on a Nordic nRF51 or nRF52.
+    Nrf {
+        /// Pin number, 0 to 31.
+        pin: u8,
+    },
+    /// Pin of the GPIO0 block of a SiFive FE310.
+    Sifive {
+        /// Pin number, 0 to 31.
+        pin: u8,
+    },
+    /// Pin of the RP2040's user bank, driven by its single-cycle I/O block.
+    Rp2040 {
+        /// Pin number, 0 to 29.
+        pin: u8,
+    },
+}
+
+/// The LED a board's firmware lights once every row has run without an error. It stays
+/// dark while the model runs and after an error, so a board without a probe still shows
+/// how the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusLed {
+    /// Pin that drives the LED.
+    pub pin: Gpio,
+    /// True when the LED lights with its pin low.
+    pub active_low: bool,
+    /// Pin held low as the LED's return path, for an LED in a matrix (the micro:bit's).
+    pub return_path: Option<Gpio>,
+    /// Name or place of the LED on the board, as its documentation gives it.
+    pub label: &'static str,
 }
 
 /// ELF section in which the firmware's build script records how the image was built.
@@ -259,6 +309,12 @@ pub const BOARDS: &[Board] = &[
         ram_bytes: 64 * KIB,
         stack_bytes: 4 * KIB,
         runner: Runner::Qemu { machine: "lm3s6965evb" },
+        status_led: StatusLed {
+            pin: Gpio::Stellaris { port: 5, pin: 0 },
+            active_low: false,
+            return_path: None,
+            label: "user LED, PF0",
+        },
     },
     Board {
         name: "mps2-an386",
@@ -269,6 +325,12 @@ pub const BOARDS: &[Board] = &[
         ram_bytes: 4096 * KIB,
         stack_bytes: 16 * KIB,
         runner: Runner::Qemu { machine: "mps2-an386" },
+        status_led: StatusLed {
+            pin: Gpio::Mps2FpgaIo { bit: 0 },
+            active_low: false,
+            return_path: None,
+            label: "user LED 0",
+        },
     },
     Board {
         name: "microbit",
@@ -279,6 +341,12 @@ pub const BOARDS: &[Board] = &[
         ram_bytes: 16 * KIB,
         stack_bytes: 4 * KIB,
         runner: Runner::Qemu { machine: "microbit" },
+        status_led: StatusLed {
+            pin: Gpio::Nrf { pin: 13 },
+            active_low: false,
+            return_path: Some(Gpio::Nrf { pin: 4 }),
+            label: "matrix row 1, column 1",
+        },
     },
     Board {
         name: "sifive_e",
@@ -289,6 +357,12 @@ pub const BOARDS: &[Board] = &[
         ram_bytes: 16 * KIB,
         stack_bytes: 4 * KIB,
         runner: Runner::Qemu { machine: "sifive_e" },
+        status_led: StatusLed {
+            pin: Gpio::Sifive { pin: 19 },
+            active_low: true,
+            return_path: None,
+            label: "green, GPIO 19",
+        },
     },
     Board {
         name: "nrf52840-dk",
@@ -299,6 +373,7 @@ pub const BOARDS: &[Board] = &[
         ram_bytes: 256 * KIB,
         stack_bytes: 16 * KIB,
         runner: Runner::Probe { chip: "nRF52840_xxAA" },
+        status_led: StatusLed { pin: Gpio::Nrf { pin: 13 }, active_low: true, return_path: None, label: "LED1, P0.13" },
     },
     Board {
         name: "rpi-pico",
@@ -309,6 +384,12 @@ pub const BOARDS: &[Board] = &[
         ram_bytes: 256 * KIB,
         stack_bytes: 16 * KIB,
         runner: Runner::Probe { chip: "RP2040" },
+        status_led: StatusLed {
+            pin: Gpio::Rp2040 { pin: 25 },
+            active_low: false,
+            return_path: None,
+            label: "green, GPIO 25",
+        },
     },
     Board {
         name: "hifive1-revb",
@@ -320,6 +401,12 @@ pub const BOARDS: &[Board] = &[
         ram_bytes: 16 * KIB,
         stack_bytes: 4 * KIB,
         runner: Runner::Probe { chip: "fe310-g002" },
+        status_led: StatusLed {
+            pin: Gpio::Sifive { pin: 19 },
+            active_low: true,
+            return_path: None,
+            label: "green, GPIO 19",
+        },
     },
 ];
 

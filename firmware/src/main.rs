@@ -1,5 +1,6 @@
 //! Runs the model container embedded at build time on every input row and logs each
-//! output with defmt, then exits with status 0, or 1 if the container is rejected.
+//! output with defmt, then exits with status 0, or 1 if the container is rejected. The
+//! board's status LED lights before a successful exit and stays dark otherwise.
 //!
 //! The log is read by the host runner (`hyperc-runner`), which decodes the defmt frames
 //! with this ELF file. Lines printed with `println!` form the protocol:
@@ -24,8 +25,14 @@ use decoder_core::Container;
 #[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
 fn main() -> ! {
     boards::device::init();
+    // SAFETY: STATUS_LED is the LED of the board this image is built for, and nothing
+    // else in the firmware uses GPIO, resets or clock gating.
+    let mut led = unsafe { boards::device::led::status_led(&config::STATUS_LED) };
     let status = match run() {
-        Ok(()) => 0,
+        Ok(()) => {
+            let Ok(()) = led.on();
+            0
+        }
         Err(error) => {
             defmt::error!("model container rejected: {}", error);
             1

@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod build;
 pub mod image;
+pub mod led;
 pub mod log;
 pub mod prediction;
 pub mod probe;

@@ -91,6 +91,9 @@ pub struct Report {
     pub errors: Vec<String>,
     /// Every decoded message, in order.
     pub lines: Vec<String>,
+    /// Whether the board's status LED was lit at the end, where the runner can see it
+    /// (QEMU's trace); `None` on real boards.
+    pub status_led: Option<bool>,
 }
 
 impl Report {
@@ -211,6 +214,9 @@ impl Report {
         }
         if self.done.is_none() {
             bail!("the device exited without its final line");
+        }
+        if self.status_led == Some(false) {
+            bail!("the device finished, but its status LED is dark; check the board's LED pin in boards/src/lib.rs");
         }
         Ok(())
     }

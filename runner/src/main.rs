@@ -118,18 +118,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Commands::Boards => {
-            println!("{:<14} {:<30} {:>10} {:>9}  runner", "board", "target", "flash KiB", "RAM KiB");
+            println!(
+                "{:<14} {:<30} {:>10} {:>9}  {:<29} status LED",
+                "board", "target", "flash KiB", "RAM KiB", "runner"
+            );
             for b in boards::BOARDS {
                 let runner = match b.runner {
                     boards::Runner::Qemu { machine } => format!("qemu -M {machine}"),
                     boards::Runner::Probe { chip } => format!("probe-rs --chip {chip}"),
                 };
                 println!(
-                    "{:<14} {:<30} {:>10} {:>9}  {runner}",
+                    "{:<14} {:<30} {:>10} {:>9}  {runner:<29} {}",
                     b.name,
                     b.architecture.target(),
                     b.flash_bytes / 1024,
-                    b.ram_bytes / 1024
+                    b.ram_bytes / 1024,
+                    b.status_led.label
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -363,6 +367,10 @@ fn print_report(
     }
     if let Some((_, stack)) = report.done {
         println!("peak stack: {stack} of {} bytes reserved", board.stack_bytes);
+    }
+    if let Some(lit) = report.status_led {
+        let state = if lit { "lit" } else { "dark" };
+        println!("status LED: {state} ({}, read from QEMU's GPIO trace)", board.status_led.label);
     }
     report.check_success()?;
     if host.is_some() && identical != rows {

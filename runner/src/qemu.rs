@@ -1,16 +1,19 @@
 //! Running firmware in QEMU: semihosting carries the defmt log and the exit status.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use boards::Runner;
 
-use crate::{process, Firmware, Report};
+use crate::{led, process, Firmware, Report};
 
 /// Builds the QEMU command line for `firmware`. `-icount shift=0` makes the emulated clock
-/// advance one nanosecond per instruction, so cycle counts repeat exactly.
-pub fn command(firmware: &Firmware) -> Result<Command> {
+/// advance one nanosecond per instruction, so cycle counts repeat exactly. With
+/// `trace_log`, QEMU writes the trace event of the board's status LED
+/// ([`led::trace_event`]) to that file.
+pub fn command(firmware: &Firmware, trace_log: Option<&Path>) -> Result<Command> {
     let board = firmware.board;
     let Runner::Qemu { machine } = board.runner else {
         bail!("{} is a real board; run it with probe-rs", board.name);
@@ -22,16 +25,27 @@ pub fn command(firmware: &Firmware) -> Result<Command> {
         command.args(["-bios", "none"]);
     }
     command.arg("-kernel").arg(&firmware.elf);
+    if let (Some(log), Some(event)) = (trace_log, led::trace_event(board.status_led.pin)) {
+        command.arg("-trace").arg(format!("enable={event}")).arg("-D").arg(log);
+    }
     Ok(command)
 }
 
-/// Runs `firmware` in QEMU, killing it after `timeout`, and decodes what it logged.
+/// Runs `firmware` in QEMU, killing it after `timeout`, and decodes what it logged. The
+/// report's `status_led` is true when the firmware left its board's LED lit.
 pub fn run(firmware: &Firmware, timeout: Duration) -> Result<Report> {
-    let finished = process::run(&mut command(firmware)?, timeout, true, "install QEMU (make setup does)")?;
+    let trace_dir = tempfile::tempdir().context("cannot create a folder for QEMU's trace")?;
+    let trace_log = trace_dir.path().join("trace.log");
+    let mut command = command(firmware, Some(&trace_log))?;
+    let finished = process::run(&mut command, timeout, true, "install QEMU (make setup does)")?;
     let elf = std::fs::read(&firmware.elf).with_context(|| format!("{}: cannot read", firmware.elf.display()))?;
     let mut report = Report::decode(&elf, &finished.stdout, finished.status)?;
     for line in finished.stderr.lines().filter(|l| !l.trim().is_empty() && !is_benign(l)) {
         report.errors.push(format!("qemu: {line}"));
+    }
+    // A missing log means that this QEMU writes no trace, so the LED stays unknown.
+    if let Ok(trace) = std::fs::read_to_string(&trace_log) {
+        report.status_led = Some(led::is_lit(&firmware.board.status_led, &trace));
     }
     Ok(report)
 }

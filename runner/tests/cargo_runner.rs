@@ -68,7 +68,7 @@ fn cargo_run_runs_image_on_its_board() {
     // The log as probe-rs prints it reads back as the report QEMU's raw log gives. The
     // lines come from defmt-decoder's formatter, the one `probe-rs run --log-format` uses.
     let firmware = Firmware { board: boards::find("lm3s6965evb").unwrap(), elf: elf.clone() };
-    let raw = runner::process::run(&mut runner::qemu::command(&firmware).unwrap(), TIMEOUT, true, "").unwrap();
+    let raw = runner::process::run(&mut runner::qemu::command(&firmware, None).unwrap(), TIMEOUT, true, "").unwrap();
     let image = fs::read(&elf).unwrap();
     let from_qemu = Report::decode(&image, &raw.stdout, raw.status).unwrap();
     let table = Table::parse(&image).unwrap().unwrap();

@@ -1,8 +1,9 @@
 //! The firmware on emulated boards (QEMU) and the real boards' builds.
 //!
 //! Every run checks that the device exited cleanly, that its outputs are bit-identical
-//! to decoder-core's engine on the host (what `hyperc run` prints), and that its peak
-//! stack stayed inside the stack the linker script reserves.
+//! to decoder-core's engine on the host (what `hyperc run` prints), that its peak stack
+//! stayed inside the stack the linker script reserves, and that QEMU's trace shows the
+//! board's status LED lit.
 //!
 //! QEMU comes from `make setup`. Without it these tests print `SKIPPED` and pass, unless
 //! `HYPERC_REQUIRE_QEMU=1` (set by `make test` and CI) makes its absence a failure.
@@ -59,6 +60,7 @@ fn run_ok(board: &'static Board, model: &Path, inputs: &[f32]) -> Report {
     if let Err(e) = report.check_success() {
         panic!("{}: {e:#}\ndevice log:\n{}", board.name, report.lines.join("\n"));
     }
+    assert_eq!(report.status_led, Some(true), "{}: status LED after a successful run", board.name);
     let (_, peak) = report.done.unwrap();
     assert!(
         peak < u64::from(board.stack_bytes),
@@ -270,6 +272,7 @@ fn assert_rejected(dir: &Path, label: &str, container: &[u8], expected: &str) {
     let firmware = build(board("lm3s6965evb"), &path, &[]);
     let report = runner::qemu::run(&firmware, TIMEOUT).unwrap();
     assert_eq!(report.status, Some(1), "{label}: exit status; log:\n{}", report.lines.join("\n"));
+    assert_eq!(report.status_led, Some(false), "{label}: status LED after a rejected container");
     assert!(
         report.errors.iter().any(|e| e.contains("model container rejected") && e.contains(expected)),
         "{label}: expected an error about {expected:?}, got {:?}",

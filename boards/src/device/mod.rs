@@ -1,11 +1,13 @@
 //! Glue between the firmware and the chip it runs on.
 //!
-//! Everything here is the same on every board of an architecture: the firmware calls
-//! [`init`] once, then uses the [`cycles`] counter, [`stack`] painting and [`exit`].
+//! Everything here except the [`led`] pins is the same on every board of an
+//! architecture: the firmware calls [`init`] once, then uses the [`cycles`] counter,
+//! [`stack`] painting, the board's status [`led`] and [`exit`].
 //! defmt frames leave the chip over semihosting (feature `semihosting-log`, for QEMU)
 //! or RTT (feature `rtt-log`, for `probe-rs run`).
 
 pub mod cycles;
+pub mod led;
 #[cfg(feature = "semihosting-log")]
 mod log;
 pub mod stack;
