@@ -43,15 +43,32 @@ pub fn run(firmware: &Firmware, timeout: Duration) -> Result<Report> {
     for line in finished.stderr.lines().filter(|l| !l.trim().is_empty() && !is_benign(l)) {
         report.errors.push(format!("qemu: {line}"));
     }
-    // A missing log means that this QEMU writes no trace, so the LED stays unknown.
-    if let Ok(trace) = std::fs::read_to_string(&trace_log) {
-        report.status_led = Some(led::is_lit(&firmware.board.status_led, &trace));
+    // Without the event in the log (a QEMU without trace support, or one whose events
+    // have other names), the LED stays unknown rather than dark.
+    let trace = std::fs::read_to_string(&trace_log).unwrap_or_default();
+    let led = &firmware.board.status_led;
+    if led::trace_event(led.pin).is_some_and(|event| trace.contains(event)) {
+        report.status_led = Some(led::is_lit(led, &trace));
     }
     Ok(report)
 }
 
 /// Returns true for QEMU messages unrelated to the firmware.
 fn is_benign(line: &str) -> bool {
-    // The Stellaris timers print this when the firmware leaves them unconfigured.
-    line.contains("Timer with period zero")
+    // The Stellaris timers print this when the firmware leaves them unconfigured. A QEMU
+    // that lacks the LED's trace event warns about the `-trace` option.
+    line.contains("Timer with period zero") || line.contains("-trace enable=")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_trace_event_is_benign() {
+        let warning = "qemu-system-arm: -trace enable=pl061_write: warning: trace event 'pl061_write' does not exist";
+        assert!(is_benign(warning));
+        assert!(is_benign("Timer with period zero, disabling"));
+        assert!(!is_benign("qemu-system-arm: cannot open kernel"));
+    }
 }
