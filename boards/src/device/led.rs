@@ -70,6 +70,9 @@ impl RegisterPin {
                 // The port's registers respond a few cycles after its clock starts.
                 let _ = read(STELLARIS_RCGC2);
             }
+            // NOTE: QEMU emulates no RP2040, so this branch has run on no chip here. The
+            // other blocks run under QEMU (the nRF52 and FE310-G002 boards share their
+            // registers with the micro:bit and sifive_e machines).
             Gpio::Rp2040 { pin } => {
                 const IO_BANK0: u32 = 1 << 5;
                 const PADS_BANK0: u32 = 1 << 8;
@@ -125,7 +128,9 @@ const MPS2_FPGAIO_LED: u32 = 0x4002_8000;
 const NRF_P0: u32 = 0x5000_0000;
 /// GPIO0 block of the FE310.
 const SIFIVE_GPIO0: u32 = 0x1001_2000;
+/// The RP2040's reset controller.
 const RP2040_RESETS: u32 = 0x4000_C000;
+/// The RP2040's status and control registers of the user bank's pins.
 const RP2040_IO_BANK0: u32 = 0x4001_4000;
 /// The RP2040's single-cycle I/O block.
 const RP2040_SIO: u32 = 0xD000_0000;
