@@ -53,6 +53,24 @@ pub fn run(firmware: &Firmware, timeout: Duration) -> Result<Report> {
     Ok(report)
 }
 
+/// Returns true when the QEMU emulators of every board run, for a test called `test`.
+/// Without them the test prints `SKIPPED` and should return, unless the environment sets
+/// `HYPERC_REQUIRE_QEMU=1` (as `make test` and CI do): then this panics.
+pub fn require_installed(test: &str) -> bool {
+    let found = ["qemu-system-arm", "qemu-system-riscv32"]
+        .iter()
+        .all(|qemu| Command::new(qemu).arg("--version").output().is_ok_and(|o| o.status.success()));
+    if !found {
+        assert!(
+            std::env::var("HYPERC_REQUIRE_QEMU").as_deref() != Ok("1"),
+            "{test}: QEMU is required (HYPERC_REQUIRE_QEMU=1) but qemu-system-arm or qemu-system-riscv32 is missing; \
+             run `make setup`"
+        );
+        eprintln!("SKIPPED: {test}: qemu-system-arm or qemu-system-riscv32 not found (`make setup` installs them)");
+    }
+    found
+}
+
 /// Returns true for QEMU messages unrelated to the firmware.
 fn is_benign(line: &str) -> bool {
     // The Stellaris timers print this when the firmware leaves them unconfigured. A QEMU

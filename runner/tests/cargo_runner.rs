@@ -16,9 +16,6 @@ use hyperc::codec::Mode;
 use hyperc::commands::encode;
 use runner::log::PROBE_RS_LOG_FORMAT;
 use runner::{Firmware, Report};
-use support::have_qemu;
-
-mod support;
 
 /// Rows of the digits samples the firmware runs.
 const ROWS: usize = 3;
@@ -53,7 +50,7 @@ fn digits(dir: &Path) -> (PathBuf, PathBuf) {
 #[test]
 fn cargo_run_runs_image_on_its_board() {
     let test = "cargo_run_runs_image_on_its_board";
-    if !have_qemu(test) {
+    if !runner::qemu::require_installed(test) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -11,15 +11,13 @@ use hyperc::codec::Mode;
 use hyperc::commands::{encode, run};
 use runner::prediction::reconstruction_error;
 
-mod support;
-
 /// Rows of ad01's inputs the firmware runs.
 const ROWS: usize = 3;
 
 #[test]
 fn autoencoder_rows_show_reconstruction_error() {
     let test = "autoencoder_rows_show_reconstruction_error";
-    if !support::have_qemu(test) {
+    if !runner::qemu::require_installed(test) {
         return;
     }
     let Some(tflite) = hyperc::require_model_file(test, "ad01_fp32.tflite") else { return };

@@ -25,21 +25,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// Checks that the QEMU binaries are installed. Panics when they are required and missing.
-fn have_qemu(test: &str) -> bool {
-    let found = ["qemu-system-arm", "qemu-system-riscv32"]
-        .iter()
-        .all(|q| Command::new(q).arg("--version").output().is_ok_and(|o| o.status.success()));
-    if !found {
-        assert!(
-            std::env::var("HYPERC_REQUIRE_QEMU").as_deref() != Ok("1"),
-            "{test}: QEMU is required (HYPERC_REQUIRE_QEMU=1) but qemu-system-arm/riscv32 are missing; run `make setup`"
-        );
-        eprintln!("SKIPPED: {test}: qemu-system-arm or qemu-system-riscv32 not found (`make setup` installs them)");
-    }
-    found
-}
-
 fn qemu_boards() -> impl Iterator<Item = &'static Board> {
     BOARDS.iter().filter(|b| b.is_qemu())
 }
@@ -162,7 +147,7 @@ fn host_digests(container: &[u8]) -> Vec<(u32, u32)> {
 
 #[test]
 fn decode_only_firmware_matches_host() {
-    if !have_qemu("decode_only_firmware_matches_host") {
+    if !runner::qemu::require_installed("decode_only_firmware_matches_host") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -186,7 +171,7 @@ fn decode_only_firmware_matches_host() {
 
 #[test]
 fn golden_vectors_on_qemu_boards() {
-    if !have_qemu("golden_vectors_on_qemu_boards") {
+    if !runner::qemu::require_installed("golden_vectors_on_qemu_boards") {
         return;
     }
     let (container, digests) = golden_digests();
@@ -201,7 +186,7 @@ fn golden_vectors_on_qemu_boards() {
 
 #[test]
 fn digits_example_runs_on_every_qemu_board() {
-    if !have_qemu("digits_example_runs_on_every_qemu_board") {
+    if !runner::qemu::require_installed("digits_example_runs_on_every_qemu_board") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -217,7 +202,7 @@ fn digits_example_runs_on_every_qemu_board() {
 
 #[test]
 fn ad01_runs_compressed_on_the_small_boards() {
-    if !have_qemu("ad01_runs_compressed_on_the_small_boards") {
+    if !runner::qemu::require_installed("ad01_runs_compressed_on_the_small_boards") {
         return;
     }
     let test = "ad01_runs_compressed_on_the_small_boards";
@@ -238,7 +223,7 @@ fn ad01_runs_compressed_on_the_small_boards() {
 #[test]
 fn mlperf_models_run_on_mps2_an386() {
     let test = "mlperf_models_run_on_mps2_an386";
-    if !have_qemu(test) {
+    if !runner::qemu::require_installed(test) {
         return;
     }
     let cases = [
@@ -282,7 +267,7 @@ fn assert_rejected(dir: &Path, label: &str, container: &[u8], expected: &str) {
 
 #[test]
 fn corrupt_containers_are_reported_not_faulted() {
-    if !have_qemu("corrupt_containers_are_reported_not_faulted") {
+    if !runner::qemu::require_installed("corrupt_containers_are_reported_not_faulted") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
