@@ -468,6 +468,23 @@ mod tests {
     }
 
     #[test]
+    fn status_leds_name_existing_pins() {
+        let exists = |gpio: Gpio| match gpio {
+            Gpio::Stellaris { port, pin } => port <= 6 && pin <= 7,
+            Gpio::Mps2FpgaIo { bit } => bit <= 1,
+            Gpio::Nrf { pin } | Gpio::Sifive { pin } => pin <= 31,
+            Gpio::Rp2040 { pin } => pin <= 29,
+        };
+        for board in BOARDS {
+            let led = board.status_led;
+            assert!(exists(led.pin), "{}: {:?}", board.name, led.pin);
+            assert!(led.return_path.is_none_or(exists), "{}: {:?}", board.name, led.return_path);
+            assert_ne!(led.return_path, Some(led.pin), "{}: the LED's pin is its own return path", board.name);
+            assert!(!led.label.is_empty(), "{}", board.name);
+        }
+    }
+
+    #[test]
     fn memory_x_names_the_regions_each_runtime_needs() {
         let mut buf = [0u8; 1024];
         let pico = find("rpi-pico").unwrap().memory_x(&mut buf).unwrap();

@@ -173,6 +173,13 @@ mod tests {
     }
 
     #[test]
+    fn every_qemu_board_has_a_traced_led() {
+        for board in boards::BOARDS.iter().filter(|b| b.is_qemu()) {
+            assert!(trace_event(board.status_led.pin).is_some(), "{}", board.name);
+        }
+    }
+
+    #[test]
     fn rp2040_is_never_traced() {
         let led = led(Gpio::Rp2040 { pin: 25 }, false, None);
         assert_eq!(trace_event(led.pin), None);
