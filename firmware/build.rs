@@ -98,10 +98,13 @@ fn main() {
             model_path.display()
         );
     }
+    // The input length in f32 values, or why the firmware takes no input rows.
     let (arena, scratch, input) = match plan {
-        Plan::Infer { arena, scratch, input } => (arena, scratch, input),
-        Plan::Decode { row } => (0, row, 0),
-        Plan::Invalid(_) => (0, 0, 0),
+        Plan::Infer { arena, scratch, input } => (arena, scratch, Ok(input)),
+        Plan::Decode { row } => {
+            (0, row, Err("the firmware only decodes the tensors (weights only or HYPERC_DECODE_ONLY=1)"))
+        }
+        Plan::Invalid(_) => (0, 0, Err("the container is invalid, so the firmware only reports why")),
     };
 
     let mut config = String::new();
@@ -146,13 +149,20 @@ struct InputFile {
 fn inputs(
     board: &Board,
     model: &[u8],
-    input_len: usize,
+    input_len: Result<usize, &str>,
     out: &Path,
     config: &mut String,
 ) -> (usize, Option<InputFile>) {
-    let Some(path) = env::var_os("HYPERC_INPUT").map(PathBuf::from) else {
-        writeln!(config, "pub const INPUTS: Inputs = Inputs::None;").unwrap();
-        return (0, None);
+    let path = env::var_os("HYPERC_INPUT").map(PathBuf::from);
+    let (path, input_len) = match (path, input_len) {
+        (Some(path), Ok(input_len)) => (path, input_len),
+        (path, input_len) => {
+            if let (Some(path), Err(reason)) = (path, input_len) {
+                println!("cargo:warning={}: not embedded, because {reason}", path.display());
+            }
+            writeln!(config, "pub const INPUTS: Inputs = Inputs::None;").unwrap();
+            return (0, None);
+        }
     };
     println!("cargo:rerun-if-changed={}", path.display());
     let file = fs::read(&path).unwrap_or_else(|e| fail(&format!("{}: cannot read the inputs: {e}", path.display())));

@@ -45,7 +45,7 @@ fn main() -> ! {
 fn run() -> Result<(), decoder_core::Error> {
     let Some(buffers) = buffers::take() else {
         defmt::error!("buffers taken twice");
-        return Ok(());
+        boards::device::exit(1)
     };
     defmt::println!(
         "hyperc board={=str} container={=usize} arena={=usize} scratch={=usize} stack_region={=usize} rows={=usize}",

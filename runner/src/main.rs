@@ -119,16 +119,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Commands::Boards => {
             println!(
-                "{:<14} {:<30} {:>10} {:>9}  {:<29} status LED",
+                "{:<14} {:<30} {:>10} {:>9}  {:<33} status LED",
                 "board", "target", "flash KiB", "RAM KiB", "runner"
             );
             for b in boards::BOARDS {
                 let runner = match b.runner {
                     boards::Runner::Qemu { machine } => format!("qemu -M {machine}"),
-                    boards::Runner::Probe { chip } => format!("probe-rs --chip {chip}"),
+                    boards::Runner::Probe { chip } => format!("probe-rs run --chip {chip}"),
                 };
                 println!(
-                    "{:<14} {:<30} {:>10} {:>9}  {runner:<29} {}",
+                    "{:<14} {:<30} {:>10} {:>9}  {runner:<33} {}",
                     b.name,
                     b.architecture.target(),
                     b.flash_bytes / 1024,

@@ -149,6 +149,28 @@ fn float64_npy_input_fails_build() {
 }
 
 #[test]
+fn invalid_container_with_inputs_is_rejected_on_device() {
+    let test = "invalid_container_with_inputs_is_rejected_on_device";
+    if !runner::qemu::require_installed(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (model, inputs) = digits(dir.path());
+    let mut bytes = fs::read(&model).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    fs::write(&model, bytes).unwrap();
+
+    // The build leaves the inputs out, and the device reports the container.
+    let output = cargo_in_firmware("run", &model, &inputs, None);
+    let (stdout, stderr) = text(&output);
+    assert!(!output.status.success(), "a corrupt container passed:\n{stdout}\n{stderr}");
+    assert!(!stderr.contains("not rows of the model's input"), "{stderr}");
+    assert!(stderr.contains("model container rejected: ChecksumMismatch"), "{stderr}");
+    assert!(stdout.contains("status LED: dark"), "{stdout}");
+}
+
+#[test]
 fn elf_without_build_record_is_rejected() {
     // The runner's own executable is an ELF file without the firmware's build record.
     let runner = PathBuf::from(env!("CARGO_BIN_EXE_hyperc-runner"));

@@ -70,9 +70,9 @@ impl RegisterPin {
                 // The port's registers respond a few cycles after its clock starts.
                 let _ = read(STELLARIS_RCGC2);
             }
-            // NOTE: QEMU emulates no RP2040, so this branch has run on no chip here. The
-            // other blocks run under QEMU (the nRF52 and FE310-G002 boards share their
-            // registers with the micro:bit and sifive_e machines).
+            // NOTE: QEMU emulates no RP2040, so the RP2040 branches here and in `drive` have
+            // run on no chip. The other blocks run under QEMU (the nRF52 and FE310-G002
+            // boards share their registers with the micro:bit and sifive_e machines).
             Gpio::Rp2040 { pin } => {
                 const IO_BANK0: u32 = 1 << 5;
                 const PADS_BANK0: u32 = 1 << 8;
