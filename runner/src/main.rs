@@ -335,9 +335,9 @@ fn print_report(
         }
         let mean = report.rows.iter().map(|r| r.cycles).sum::<u64>() / rows as u64;
         if !board.is_qemu() {
-            println!("cycles per inference: {mean}");
+            println!("cycles per inference, mean over the rows: {mean}");
         } else if let Some(instructions) = report.instructions(mean) {
-            println!("instructions per inference (QEMU -icount, repeatable): {instructions}");
+            println!("instructions per inference, mean over the rows (QEMU -icount, repeatable): {instructions}");
         }
     }
     if let Some(h) = &report.header {
