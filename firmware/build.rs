@@ -153,15 +153,18 @@ fn inputs(
     out: &Path,
     config: &mut String,
 ) -> (usize, Option<InputFile>) {
-    let path = env::var_os("HYPERC_INPUT").map(PathBuf::from);
-    let (path, input_len) = match (path, input_len) {
-        (Some(path), Ok(input_len)) => (path, input_len),
-        (path, input_len) => {
-            if let (Some(path), Err(reason)) = (path, input_len) {
-                println!("cargo:warning={}: not embedded, because {reason}", path.display());
-            }
-            writeln!(config, "pub const INPUTS: Inputs = Inputs::None;").unwrap();
-            return (0, None);
+    let no_inputs = |config: &mut String| {
+        writeln!(config, "pub const INPUTS: Inputs = Inputs::None;").unwrap();
+        (0, None)
+    };
+    let Some(path) = env::var_os("HYPERC_INPUT").map(PathBuf::from) else {
+        return no_inputs(config);
+    };
+    let input_len = match input_len {
+        Ok(len) => len,
+        Err(reason) => {
+            println!("cargo:warning={}: not embedded, because {reason}", path.display());
+            return no_inputs(config);
         }
     };
     println!("cargo:rerun-if-changed={}", path.display());

@@ -1,8 +1,9 @@
 //! The status LED of an emulated board, read from QEMU's trace of its GPIO block.
 //!
-//! The firmware lights its board's [`StatusLed`] after a successful run. QEMU emulates no
-//! light, but its trace events record what the firmware wrote to the GPIO block, or the
-//! level QEMU computed for each pin, so the runner can tell whether the LED would be lit.
+//! The firmware lights its board's [`StatusLed`] after a successful run. The QEMU machines
+//! show no LED, but their trace events record what the firmware wrote to the GPIO block,
+//! or the level QEMU computed for each pin, so the runner can tell whether the LED would
+//! be lit.
 
 use boards::{Gpio, StatusLed};
 
@@ -19,6 +20,13 @@ pub fn trace_event(gpio: Gpio) -> Option<&'static str> {
     }
 }
 
+/// Returns whether `trace` shows `led` lit at the end ([`is_lit`]), or `None` when no line
+/// carries the LED's trace event (a QEMU without that event, or the RP2040).
+pub fn traced_state(led: &StatusLed, trace: &str) -> Option<bool> {
+    let event = trace_event(led.pin)?;
+    trace.contains(event).then(|| is_lit(led, trace))
+}
+
 /// Returns true when the events in `trace` show `led` dark and then lit at the end. Its
 /// pin must be an output at the dark level first and at the lit level last, and its
 /// return path, if any, an output driven low.
@@ -28,11 +36,11 @@ pub fn trace_event(gpio: Gpio) -> Option<&'static str> {
 pub fn is_lit(led: &StatusLed, trace: &str) -> bool {
     let lit = Some(!led.active_low);
     let levels = pin_levels(led.pin, trace);
-    let Some(dark_at) = levels.iter().position(|&level| level == Some(led.active_low)) else {
+    if !levels.contains(&Some(led.active_low)) {
         return false;
-    };
+    }
     let returns = led.return_path.is_none_or(|path| pin_levels(path, trace).last() == Some(&Some(false)));
-    levels[dark_at..].last() == Some(&lit) && returns
+    levels.last() == Some(&lit) && returns
 }
 
 /// Returns the level of `gpio`'s pin after each of its events in `trace`: `Some(high)`
@@ -45,7 +53,8 @@ fn pin_levels(gpio: Gpio, trace: &str) -> Vec<Option<bool>> {
         // 0x400, where address bits 9:2 mask the bits a write changes, the direction (0x400)
         // and the digital enable (0x51C).
         // NOTE: QEMU names the device by its place in the object tree, not by its port, so
-        // writes to every port count. This holds while the firmware drives one port only.
+        // writes to every port count. The result is right while the firmware drives one
+        // port only.
         Gpio::Stellaris { pin, .. } => {
             let (mut data, mut direction, mut digital) = (0u64, 0u64, 0u64);
             let bit = 1u64 << pin;
@@ -65,7 +74,7 @@ fn pin_levels(gpio: Gpio, trace: &str) -> Vec<Option<bool>> {
                 })
                 .collect()
         }
-        // `MPS2 FPGAIO write: offset 0x0 data <value> size 4`; offset 0 is the LED register,
+        // `MPS2 FPGAIO write: offset 0x0 data <value> size 4`. Offset 0 is the LED register,
         // which drives the LEDs directly.
         Gpio::Mps2FpgaIo { bit } => events
             .filter_map(|fields| register_write(fields, "data"))
@@ -177,6 +186,16 @@ mod tests {
         for board in boards::BOARDS.iter().filter(|b| b.is_qemu()) {
             assert!(trace_event(board.status_led.pin).is_some(), "{}", board.name);
         }
+    }
+
+    #[test]
+    fn state_unknown_without_event() {
+        let led = led(Gpio::Mps2FpgaIo { bit: 0 }, false, None);
+        let write = |data: &str| format!("mps2_fpgaio_write MPS2 FPGAIO write: offset 0x0 data {data} size 4\n");
+        assert_eq!(traced_state(&led, ""), None);
+        assert_eq!(traced_state(&led, "pl061_write offset 0x4 value 0x1\n"), None);
+        assert_eq!(traced_state(&led, &write("0x0")), Some(false));
+        assert_eq!(traced_state(&led, &(write("0x0") + &write("0x1"))), Some(true));
     }
 
     #[test]

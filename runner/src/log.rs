@@ -216,7 +216,7 @@ impl Report {
             bail!("the device exited without its final line");
         }
         if self.status_led == Some(false) {
-            bail!("the device finished, but its status LED is dark; check the board's LED pin in boards/src/lib.rs");
+            bail!("the device finished, but QEMU's trace shows its status LED dark: check the board's `status_led` in boards/src/lib.rs");
         }
         Ok(())
     }

@@ -32,9 +32,10 @@ pub fn command(firmware: &Firmware, trace_log: Option<&Path>) -> Result<Command>
 }
 
 /// Runs `firmware` in QEMU, killing it after `timeout`, and decodes what it logged. The
-/// report's `status_led` is true when the firmware left its board's LED lit.
+/// report's `status_led` is `Some(true)` when the firmware left its board's LED lit, and
+/// `None` when QEMU's trace does not show the LED.
 pub fn run(firmware: &Firmware, timeout: Duration) -> Result<Report> {
-    let trace_dir = tempfile::tempdir().context("cannot create a folder for QEMU's trace")?;
+    let trace_dir = tempfile::tempdir().context("failed to create a temporary folder for QEMU's trace")?;
     let trace_log = trace_dir.path().join("trace.log");
     let mut command = command(firmware, Some(&trace_log))?;
     let finished = process::run(&mut command, timeout, true, "install QEMU (make setup does)")?;
@@ -43,13 +44,9 @@ pub fn run(firmware: &Firmware, timeout: Duration) -> Result<Report> {
     for line in finished.stderr.lines().filter(|l| !l.trim().is_empty() && !is_benign(l)) {
         report.errors.push(format!("qemu: {line}"));
     }
-    // Without the event in the log (a QEMU without trace support, or one whose events
-    // have other names), the LED stays unknown rather than dark.
+    // A missing log leaves the LED unknown, as a log without the LED's event does.
     let trace = std::fs::read_to_string(&trace_log).unwrap_or_default();
-    let led = &firmware.board.status_led;
-    if led::trace_event(led.pin).is_some_and(|event| trace.contains(event)) {
-        report.status_led = Some(led::is_lit(led, &trace));
-    }
+    report.status_led = led::traced_state(&firmware.board.status_led, &trace);
     Ok(report)
 }
 

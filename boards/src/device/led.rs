@@ -67,7 +67,8 @@ impl RegisterPin {
         match gpio {
             Gpio::Stellaris { port, .. } => {
                 modify(STELLARIS_RCGC2, |clocks| clocks | 1 << port);
-                // The port's registers respond a few cycles after its clock starts.
+                // Reading the register back gives the port's clock a few cycles to start
+                // before its registers are written.
                 let _ = read(STELLARIS_RCGC2);
             }
             // NOTE: QEMU emulates no RP2040, so the RP2040 branches here and in `drive` have
